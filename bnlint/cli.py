@@ -1,0 +1,87 @@
+"""The ``bnlint`` command: lint (default), ``rule``, ``inspect`` (runtime), ``verify``.
+
+Exit codes follow ruff: 0 clean, 1 findings, 2 usage/internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional, Sequence
+
+from bnlint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(value: str) -> List[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bnlint",
+        description="Find (and fix) batch-normalization misuse in TensorFlow code.",
+        epilog="Subcommands: `bnlint rule CODE|--all`, `bnlint inspect ...` (runtime, needs bnlint[runtime]), "
+        "`bnlint verify SCRIPT` (fix + prove by execution).",
+    )
+    p.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
+    p.add_argument("--select", type=_codes, default=None, help="comma-separated codes/prefixes to enable")
+    p.add_argument("--extend-select", type=_codes, default=None, help="codes to enable on top of the selection")
+    p.add_argument("--ignore", type=_codes, default=None, help="codes/prefixes to disable")
+    p.add_argument("--format", "--output-format", dest="format", default=None,
+                   choices=["text", "json", "sarif", "github", "grouped"], help="output format (default text)")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    p.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+    p.add_argument("--statistics", action="store_true", help="count findings per code")
+    p.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    p.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply unsafe fixes")
+    p.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
+    p.add_argument("--show-fixes", action="store_true", help="list the fixes applied or available")
+    p.add_argument("--add-noqa", action="store_true", help="add `# noqa: CODE` to every line with a finding")
+    p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")
+    p.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel workers (default: all cores)")
+    p.add_argument("--timeout", type=float, default=None, help="per-file analysis time limit in seconds")
+    p.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    p.add_argument("--version", action="version", version=f"bnlint {__version__}")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "rule":
+            from bnlint.docs import rule_command
+
+            return rule_command(argv[1:])
+        if argv and argv[0] == "inspect":
+            try:
+                from bnlint.runtime.cli import main as inspect_main
+            except ImportError as exc:
+                print(f"bnlint inspect needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
+                return EXIT_ERROR
+            return inspect_main(argv[1:])
+        if argv and argv[0] == "verify":
+            try:
+                from bnlint.verify import main as verify_main
+            except ImportError as exc:
+                print(f"bnlint verify needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
+                return EXIT_ERROR
+            return verify_main(argv[1:])
+        if argv and argv[0] == "check":
+            argv = argv[1:]
+        args = build_parser().parse_args(argv)
+        from bnlint.lint_command import run
+
+        return run(args)
+    except SystemExit as exc:  # argparse: --help (0) or usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("bnlint: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The finding type shared by the static linter and the runtime inspector.
+
+Its JSON form follows ruff's ``--output-format json`` so tools that read ruff read us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+DOCS_URL = "https://github.com/bnlint/bnlint/blob/main/docs/rules.md#"
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """1-based row, 1-based column (ruff's convention)."""
+
+    row: int
+    column: int
+
+    def to_json(self) -> dict:
+        return {"row": self.row, "column": self.column}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between ``location`` and ``end_location`` with ``content``."""
+
+    content: str
+    location: Location
+    end_location: Location
+
+    def to_json(self) -> dict:
+        return {
+            "content": self.content,
+            "location": self.location.to_json(),
+            "end_location": self.end_location.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    edits: tuple = ()
+    applicability: str = "safe"  # "safe" | "unsafe" (ruff: applied only with --unsafe-fixes)
+
+    def to_json(self) -> dict:
+        return {
+            "applicability": self.applicability,
+            "message": self.message,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    message: str
+    filename: str
+    location: Location = Location(1, 1)
+    end_location: Optional[Location] = None
+    fix: Optional[Fix] = None
+    severity: str = "error"
+    # Extra machine-readable facts (runtime numbers, layer names); kept out of the text form.
+    data: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.end_location is None:
+            self.end_location = self.location
+
+    @property
+    def url(self) -> str:
+        return DOCS_URL + self.code.lower()
+
+    def sort_key(self):
+        return (self.filename, self.location.row, self.location.column, self.code)
+
+    def to_json(self) -> dict:
+        out = {
+            "code": self.code,
+            "message": self.message,
+            "filename": self.filename,
+            "location": self.location.to_json(),
+            "end_location": self.end_location.to_json(),
+            "fix": self.fix.to_json() if self.fix else None,
+            "url": self.url,
+            "noqa_row": self.location.row,
+            "severity": self.severity,
+        }
+        if self.data:
+            out["data"] = self.data
+        return out
+
+    def format_text(self) -> str:
+        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.code} {self.message}"

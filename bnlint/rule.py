@@ -1,0 +1,99 @@
+"""The rule base class (Fixit-style): code, message, docs and VALID/INVALID examples in one class."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, List, Optional, Sequence, Union
+
+import libcst as cst
+
+from bnlint.diagnostics import Diagnostic, Fix, Location
+
+if TYPE_CHECKING:
+    from bnlint.analysis import ModuleInfo
+    from bnlint.project import Project
+    from bnlint.settings import Settings
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An INVALID example: code, and the 1-based lines where findings must appear."""
+
+    code: str
+    lines: Sequence[int] = ()
+    # With a fix: the expected source after ``--fix`` (``--unsafe-fixes`` when the fix is unsafe).
+    expected_fix: Optional[str] = None
+
+
+Example = Union[str, Invalid]
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    severity: ClassVar[str] = "error"
+    default_enabled: ClassVar[bool] = True
+    fix_safety: ClassVar[Optional[str]] = None  # "safe", "unsafe", or None when no fix exists
+    # Markdown sections of the rule page (ruff style).
+    why: ClassVar[str] = ""
+    example: ClassVar[str] = ""
+    fix_doc: ClassVar[str] = ""
+    VALID: ClassVar[List[str]] = []
+    INVALID: ClassVar[List[Example]] = []
+
+    def check(self, ctx: "RuleContext") -> None:  # pragma: no cover - every rule overrides
+        raise NotImplementedError
+
+    @classmethod
+    def page(cls) -> str:
+        """The rule's documentation page as markdown."""
+        what = inspect.cleandoc(cls.__doc__ or cls.summary)
+        parts = [f"# {cls.code} {cls.name}", "", f"Severity: {cls.severity}" + ("" if cls.default_enabled else " (opt-in: enable with --select/--extend-select)"), "",
+                 "## What it does", what, "", "## Why is this bad?", textwrap.dedent(cls.why).strip(), ""]
+        if cls.example:
+            parts += ["## Example", "```python", textwrap.dedent(cls.example).strip("\n"), "```", ""]
+        parts += ["## Fix", textwrap.dedent(cls.fix_doc).strip() or "No automatic fix.", ""]
+        safety = {
+            "safe": "The fix is safe: applied by `--fix`.",
+            "unsafe": "The fix is unsafe: shown by `--diff`/`--show-fixes`, applied only with `--fix --unsafe-fixes`.",
+            None: "No automatic fix is offered.",
+        }[cls.fix_safety]
+        parts += ["## Fix safety", safety, ""]
+        return "\n".join(parts)
+
+
+@dataclass
+class RuleContext:
+    info: "ModuleInfo"
+    project: "Project"
+    settings: "Settings"
+    rule: Rule
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        fix: Optional[Fix] = None,
+        severity: Optional[str] = None,
+        data: Optional[dict] = None,
+    ) -> Diagnostic:
+        pos = self.info.position(node)
+        diag = Diagnostic(
+            code=self.rule.code,
+            message=message,
+            filename=self.info.path,
+            location=Location(pos.start.line, pos.start.column + 1),
+            end_location=Location(pos.end.line, pos.end.column + 1),
+            fix=None if self.info.python2 else fix,
+            severity=severity or self.rule.severity,
+            data=data or {},
+        )
+        self.diagnostics.append(diag)
+        return diag
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.info.position(node).start.line

@@ -1,0 +1,112 @@
+"""BNL003: an optimizer step that does not run the BN update ops."""
+
+from __future__ import annotations
+
+from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.updates import WRONG, YES, covered, is_step
+
+
+class StepWithoutUpdates(Rule):
+    """Finds `minimize` / `apply_gradients` in a graph whose BN layers train (training flag not the
+    constant False) when nothing runs the update ops with the step. Recognised mechanisms:
+    `tf.control_dependencies(<UPDATE_OPS list>)` around the step (or around the gradients/loss it
+    consumes, or around every call of the helper that builds it), `tf.group(step, *update_ops)`,
+    `sess.run([...update_ops])`, `slim.learning.create_train_op`, `updates_collections=None`,
+    per-tower `get_collection(UPDATE_OPS, scope)`, tensorpack's `RunUpdateOps`, Keras `model.fit`.
+    """
+
+    code = "BNL003"
+    name = "step-without-bn-updates"
+    summary = "Optimizer step without a dependency on the BN update ops"
+    fix_safety = "safe"
+    why = """
+    `tf.layers.batch_normalization` / `slim.batch_norm` in training mode put the ops that update
+    moving_mean/moving_variance in `tf.GraphKeys.UPDATE_OPS`; TensorFlow runs an op only when a
+    fetched op depends on it. A step that does not depend on them never updates the statistics,
+    so inference (training=False) normalises with mean 0 / variance 1 and its outputs are wrong.
+    A `control_dependencies` on another collection (e.g. TRAINABLE_VARIABLES) does not help.
+    """
+    example = """
+    logits = model(x, is_training=True)
+    loss = tf.losses.softmax_cross_entropy(labels, logits)
+    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)   # BNL003
+    """
+    fix_doc = """
+    Make the step depend on the update ops, with the module's own TF alias:
+
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+
+    For `compute_gradients` + `apply_gradients` the `apply_gradients` is wrapped.
+    """
+    VALID = [
+        """
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+""",
+        """
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=False)
+train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+""",
+        """
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
+step = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+train_op = tf.group(step, *tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+""",
+        """
+import tensorflow as tf
+slim = tf.contrib.slim
+net = slim.conv2d(tf.zeros([1, 8, 8, 3]), 8, 3, normalizer_fn=slim.batch_norm,
+                  normalizer_params={"is_training": True, "updates_collections": None})
+train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(net))
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
+train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+""",
+            lines=[3],
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)):
+    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+""",
+            lines=[4],
+        ),
+    ]
+
+    def check(self, ctx: RuleContext) -> None:
+        project = ctx.project
+        training = project.module_trains_bn(ctx.info)
+        if not training:
+            return
+        n = len({s for ev in training for s in project.concrete_training_sites(ev)})
+        for ev in ctx.info.all_events():
+            if not is_step(ev):
+                continue
+            verdict = covered(ev, project)
+            if verdict == YES:
+                continue
+            what = (
+                "its control_dependencies hold another collection, not UPDATE_OPS"
+                if verdict == WRONG
+                else "nothing makes it depend on tf.GraphKeys.UPDATE_OPS"
+            )
+            ctx.report(
+                ev.node,
+                f"`{ev.method}` runs without the BN update ops ({what}): the moving_mean/moving_variance "
+                f"of the training BN layers ({n} site(s) in this module) are never updated, so inference "
+                "uses their initial values (mean 0, variance 1); wrap the step in "
+                "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
+            )
