@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     p.add_argument("--show-fixes", action="store_true", help="list the fixes applied or available")
     p.add_argument("--add-noqa", action="store_true", help="add `# noqa: CODE` to every line with a finding")
+    p.add_argument("--force-exclude", action="store_true",
+                   help="apply exclude patterns to files named on the command line too (for pre-commit)")
     p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")
     p.add_argument("--isolated", action="store_true", help="ignore configuration files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")

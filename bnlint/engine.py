@@ -23,12 +23,12 @@ DEFAULT_EXCLUDE = [
     "site-packages", "__pypackages__",
 ]
 
-# A file can matter only if it mentions one of these (BN creators, collections, optimizer steps,
-# TF/Keras imports). Files importing such a module are pulled in by ``_import_closure``.
+# A file can matter only if it mentions BN, update ops, an optimizer step or a Keras training
+# idiom. Files importing a module that defines BN-building functions are pulled in by
+# ``_import_closure`` (a helper `bn()` in ops.py makes every caller of it relevant).
 _RELEVANT = re.compile(
     rb"batch_norm|BatchNorm|UPDATE_OPS|update_ops|minimize|apply_gradients|compute_gradients"
-    rb"|normalizer_fn|learning_phase|GradientTape|import\s+tensorflow|from\s+tensorflow"
-    rb"|tf_slim|tf_keras|import\s+keras|from\s+keras|\.fit\(|moments\("
+    rb"|normalizer_fn|learning_phase|GradientTape|moments\(|applications\.|SyncBatch"
 )
 _IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()]+)|import\s+([\w., ]+))", re.M)
 
@@ -40,6 +40,7 @@ class LintResult:
     files_parsed: int = 0
     errors: List[Diagnostic] = field(default_factory=list)  # files bnlint could not read (BNL900)
     sources: Dict[str, SourceFile] = field(default_factory=dict)
+    infos: list = field(default_factory=list)  # parsed ModuleInfos (the fixer re-lints against them)
 
 
 def is_excluded(path: str, patterns: Sequence[str]) -> bool:
@@ -78,12 +79,13 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
                     dirnames[:] = []
                     continue
                 visited_dirs.add(real_dir)
-                dirnames[:] = sorted(d for d in dirnames if not is_excluded(os.path.join(dirpath, d), exclude))
+                # Patterns apply below the path the user named, never to the path itself.
+                dirnames[:] = sorted(d for d in dirnames if not is_excluded(os.path.relpath(os.path.join(dirpath, d), path), exclude))
                 for fn in sorted(filenames):
                     if not fn.endswith(".py"):
                         continue
                     fp = os.path.join(dirpath, fn)
-                    if is_excluded(fp, exclude):
+                    if is_excluded(os.path.relpath(fp, path), exclude):
                         continue
                     real = os.path.realpath(fp)
                     if real in seen:
@@ -114,19 +116,30 @@ def prefilter(raw: bytes) -> bool:
     return _RELEVANT.search(raw) is not None
 
 
-def imported_names(raw: bytes) -> List[str]:
-    names = []
+def imported_modules(raw: bytes, modname: str) -> List[str]:
+    """Dotted names a file imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``), relative
+    imports resolved against ``modname``."""
+    out = []
+    package = modname.split(".")[:-1]
     for m in _IMPORT_LINE.finditer(raw):
         if m.group(1) is not None:
             mod = m.group(1).decode("ascii", "replace")
-            names.append(mod.lstrip(".").split(".")[-1] if mod.strip(".") else "")
+            dots = len(mod) - len(mod.lstrip("."))
+            if dots:
+                base = package[: len(package) - (dots - 1)] if dots - 1 <= len(package) else []
+                mod = ".".join(base + ([mod.lstrip(".")] if mod.lstrip(".") else []))
+            if mod:
+                out.append(mod)
             for n in re.split(rb"[\s,()]+", m.group(2)):
                 if n and n != b"as":
-                    names.append(n.decode("ascii", "replace"))
+                    name = n.decode("ascii", "replace")
+                    out.append(f"{mod}.{name}" if mod else name)
         else:
             for n in m.group(3).split(b","):
-                names.append(n.strip().split(b" ")[0].decode("ascii", "replace").split(".")[-1])
-    return [n for n in names if n]
+                name = n.strip().split(b" ")[0].decode("ascii", "replace")
+                if name:
+                    out.append(name)
+    return out
 
 
 def parse(src: SourceFile, modname: str):
@@ -157,63 +170,81 @@ def parse(src: SourceFile, modname: str):
     raise err
 
 
-def _import_closure(candidates: Dict[str, bytes], relevant: set) -> set:
-    """Files that import (directly or transitively) a relevant module are relevant too."""
-    stems: Dict[str, List[str]] = {}
-    for path in candidates:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        if stem == "__init__":
-            stem = os.path.basename(os.path.dirname(path))
-        stems.setdefault(stem, []).append(path)
-    imports = {path: set(imported_names(raw)) for path, raw in candidates.items() if path not in relevant}
-    changed = True
-    while changed:
-        changed = False
-        relevant_stems = {os.path.splitext(os.path.basename(p))[0] for p in relevant} | {
-            os.path.basename(os.path.dirname(p)) for p in relevant if p.endswith("__init__.py")
-        }
-        for path, names in list(imports.items()):
-            if names & relevant_stems:
-                relevant.add(path)
-                del imports[path]
-                changed = True
-    return relevant
+def defines_bn_helpers(info) -> bool:
+    """Whether some function of this module builds BN layers itself (so its importers matter)."""
+    from bnlint.project import direct_site
+
+    return any(direct_site(ev) is not None for body in info.functions() for ev in body.events)
+
+
+def importers_of(modules: set, pending: Dict[str, List[str]]) -> List[str]:
+    """Files (keys of ``pending``) that import one of ``modules``, matched on dotted names:
+    ``from models import small_cnn`` matches ``models`` or ``pkg.models``; a common stem such as
+    ``utils`` alone does not pull in a whole tree."""
+
+    def matches(imported: str, module: str) -> bool:
+        return imported == module or imported.endswith("." + module) or module.endswith("." + imported)
+
+    return [p for p, names in pending.items() if any(matches(i, m) for i in names for m in modules)]
 
 
 def build_modules(files: Sequence[Tuple[str, str]], result: LintResult):
-    """Read, prefilter and parse; returns ModuleInfos and records BNL900 errors in ``result``."""
+    """Read, prefilter and parse; returns ModuleInfos and records BNL900 errors in ``result``.
+
+    Parsed: files the text prefilter keeps, then (transitively) files importing a module whose
+    functions build BN layers, since calls to those helpers are what the rules follow.
+    """
     raws: Dict[str, bytes] = {}
-    roots: Dict[str, str] = {}
-    for path, root in files:
+    modnames: Dict[str, str] = {}
+    order: Dict[str, int] = {}
+    for i, (path, root) in enumerate(files):
         result.files_seen += 1
         try:
             with open(path, "rb") as fh:
                 raws[path] = fh.read()
-            roots[path] = root
+            modnames[path] = module_name(path, root)
+            order[path] = i
         except OSError as exc:
             result.errors.append(_error(path, f"cannot read file: {exc.strerror or exc}"))
-    relevant = {p for p, raw in raws.items() if prefilter(raw)}
-    relevant = _import_closure(raws, relevant)
     infos = []
-    for path in [p for p, _ in files if p in relevant]:
-        try:
-            src = decode_source(path, raws[path])
-            result.sources[path] = src
-            infos.append(parse(src, module_name(path, roots[path])))
-            result.files_parsed += 1
-        except SourceError as exc:
-            result.errors.append(_error(path, str(exc), getattr(exc, "row", 1), getattr(exc, "col", 1)))
+
+    def parse_all(paths) -> List:
+        parsed = []
+        for path in sorted(paths, key=order.__getitem__):
+            try:
+                src = decode_source(path, raws[path])
+                result.sources[path] = src
+                parsed.append(parse(src, modnames[path]))
+                result.files_parsed += 1
+            except SourceError as exc:
+                result.errors.append(_error(path, str(exc), getattr(exc, "row", 1), getattr(exc, "col", 1)))
+        return parsed
+
+    relevant = [p for p, raw in raws.items() if prefilter(raw)]
+    batch = parse_all(relevant)
+    frontier = {i.modname for i in batch if defines_bn_helpers(i)}
+    infos.extend(batch)
+    pending = {p: imported_modules(raw, modnames[p]) for p, raw in raws.items() if p not in set(relevant)}
+    while frontier and pending:
+        found = importers_of(frontier, pending)
+        for p in found:
+            del pending[p]
+        batch = parse_all(found)
+        infos.extend(batch)
+        frontier = {i.modname for i in batch if any(True for _ in i.functions())}
+    infos.sort(key=lambda i: order.get(i.path, 0))
     return infos
 
 
-def run_rules(infos, settings: Settings, codes: Optional[Iterable[str]] = None) -> List[Diagnostic]:
+def run_rules(infos, settings: Settings, codes: Optional[Iterable[str]] = None, only=None) -> List[Diagnostic]:
+    """Findings of every module (or of the modules in ``only``), with ``infos`` as the project."""
     from bnlint.project import Project
     from bnlint.rule import RuleContext
 
     project = Project(infos)
     rules = [cls() for code, cls in all_rules().items() if codes is None or code in codes]
     out: List[Diagnostic] = []
-    for info in infos:
+    for info in infos if only is None else only:
         active = [r for r in rules if settings.enabled(r.code, r.default_enabled, info.path)]
         for rule in active:
             ctx = RuleContext(info=info, project=project, settings=settings, rule=rule)
@@ -249,8 +280,16 @@ def lint_paths(paths: Sequence[str], settings: Settings) -> LintResult:
     result = LintResult()
     files, errors = discover(paths, settings)
     result.errors.extend(errors)
-    infos = build_modules(files, result)
-    diags = run_rules(infos, settings)
+    from bnlint.local_imports import context_files
+
+    context = context_files(paths, files)  # imported by named files, analysed for facts only
+    infos = build_modules(files + context, result)
+    result.infos = infos
+    skip = {path for path, _ in context}
+    diags = run_rules(infos, settings, only=[i for i in infos if i.path not in skip] if skip else None)
+    if skip:
+        result.files_seen -= len(context)
+        result.errors = [e for e in result.errors if e.filename not in skip]
     diags = noqa_filter(diags, result.sources)
     result.diagnostics = sorted(diags, key=Diagnostic.sort_key)
     result.errors = [e for e in result.errors if settings.enabled(e.code, True, e.filename)]

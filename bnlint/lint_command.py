@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from bnlint.output import FORMATTERS, statistics
+from bnlint.output import FORMATTERS, render_available_fixes, statistics
 from bnlint.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -20,8 +20,8 @@ def settings_from_args(args) -> Settings:
         load_settings = None
     if load_settings is not None and not getattr(args, "isolated", False):
         settings = load_settings(args.paths, args.config)
-    if args.select is not None:
-        settings.select = args.select
+    if args.select is not None:  # as in ruff, a command-line --select starts the selection afresh
+        settings.select, settings.extend_select, settings.ignore = args.select, [], []
     if args.extend_select:
         settings.extend_select = list(settings.extend_select) + args.extend_select
     if args.ignore:
@@ -39,6 +39,65 @@ def _use_color(args) -> bool:
     return sys.stdout.isatty()
 
 
+def _paths(args, settings: Settings):
+    """With --force-exclude, exclude patterns also drop files named on the command line (pre-commit
+    passes every staged file by name)."""
+    if not getattr(args, "force_exclude", False):
+        return args.paths
+    from bnlint.engine import DEFAULT_EXCLUDE, is_excluded
+
+    patterns = list(settings.exclude or DEFAULT_EXCLUDE) + list(settings.extend_exclude)
+    return [p for p in args.paths
+            if not is_excluded(os.path.relpath(os.path.abspath(p), os.path.abspath(settings.root)), patterns)]
+
+
+def _add_noqa(diags) -> int:
+    from bnlint.noqa import add_noqa
+
+    added, skipped = add_noqa(diags)
+    for reason in skipped:
+        print(f"bnlint: warning: no noqa added at {reason}", file=sys.stderr)
+    print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
+    return EXIT_CLEAN
+
+
+def _report_diff(args, fixrun, settings: Settings) -> int:
+    """--diff: the unified diff on stdout, a summary on stderr; exit 1 when something would change."""
+    from bnlint import fixer
+
+    changed = fixer.changed_files(fixrun)
+    for _, diff in changed:
+        sys.stdout.write(diff)
+    if args.show_fixes:
+        sys.stdout.write(fixer.show_fixes(fixrun))
+    if not args.quiet:
+        for line in fixer.fixed_summary(fixrun, verb="Would fix"):
+            print(line, file=sys.stderr)
+        hidden = fixer.hidden_unsafe(fixrun.result.diagnostics, settings)
+        if hidden:
+            print(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.", file=sys.stderr)
+        if not changed:
+            print("No fixes to apply.", file=sys.stderr)
+    else:
+        for f in fixrun.failures:
+            print(f"bnlint: error: {f.path}: fixes not applied: {f.error}", file=sys.stderr)
+    return EXIT_FINDINGS if changed or fixrun.failures else EXIT_CLEAN
+
+
+def _report_fixes(args, fixrun, settings: Settings) -> None:
+    """--fix: what was fixed (and with --show-fixes, each fix), failures, hidden unsafe fixes."""
+    from bnlint import fixer
+
+    if args.show_fixes:
+        sys.stdout.write(fixer.show_fixes(fixrun))
+    for line in fixer.fixed_summary(fixrun):
+        if not args.quiet or line.startswith("bnlint: error"):
+            print(line, file=sys.stderr)
+    hidden = fixer.hidden_unsafe(fixrun.result.diagnostics, settings)
+    if hidden and not args.quiet:
+        print(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.", file=sys.stderr)
+
+
 def run(args) -> int:
     from bnlint.engine import lint_paths
 
@@ -47,7 +106,16 @@ def run(args) -> int:
     except ValueError as exc:  # broken configuration
         print(f"bnlint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    result = lint_paths(args.paths, settings)
+    result = lint_paths(_paths(args, settings), settings)
+    if getattr(args, "add_noqa", False):
+        return _add_noqa(result.diagnostics)
+    fixrun = None
+    if args.fix or args.diff:
+        from bnlint import fixer
+
+        fixrun = fixer.fix_result(result, settings, write=not args.diff)
+        if args.diff:
+            return _report_diff(args, fixrun, settings)
     diags = result.diagnostics
     errors = result.errors
     fmt = args.format or "text"
@@ -60,10 +128,15 @@ def run(args) -> int:
     sys.stdout.write(out)
     if args.statistics:
         sys.stdout.write(statistics(shown))
+    if args.show_fixes and not args.fix and not args.diff:
+        sys.stdout.write(render_available_fixes(diags, settings.unsafe_fixes))
+    if fixrun is not None:
+        _report_fixes(args, fixrun, settings)
     counted = [d for d in diags if d.severity != "info"]
     if fmt == "text" and not args.quiet:
-        n = len(diags)
-        fixable = sum(1 for d in diags if d.fix is not None)
+        n = len(diags) + len(errors)  # unreadable files are findings too (ruff counts syntax errors)
+        fixable = sum(1 for d in diags if d.fix is not None and d.fix.edits
+                      and (d.fix.applicability == "safe" or settings.unsafe_fixes) and fixrun is None)
         summary = f"Found {n} finding{'s' if n != 1 else ''} in {result.files_seen} file{'s' if result.files_seen != 1 else ''}"
         if fixable:
             summary += f" ({fixable} fixable with --fix)"

@@ -1,4 +1,4 @@
-"""Batch-norm classifier whose evaluation graph is a second, never-trained copy of the model.
+"""Batch-norm regressor whose evaluation graph is a second, never-trained copy of the model.
 
 BUGGY on purpose: reproduces bug 1 of the original report, and bnlint should flag it
 (BNL001). ``build_model`` uses unnamed ``tf.layers`` calls, and the evaluation graph is
@@ -24,9 +24,9 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 tf.disable_eager_execution()
 
 FEATURES = 8
-NUM_CLASSES = 3
 NUM_SAMPLES = 512
 BATCH_SIZE = 64
+NOISE_STD = 0.1
 
 
 def parse_args():
@@ -38,11 +38,14 @@ def parse_args():
 
 
 def make_samples(seed):
-    """Features with mean 5 and std 3; the class is the best of three random projections."""
+    """Features with mean 5 and std 3; target |u.z| - |v.z| of the standardized features z."""
     rng = np.random.RandomState(seed)
     features = rng.normal(5.0, 3.0, (NUM_SAMPLES, FEATURES))
-    scores = ((features - 5.0) / 3.0) @ rng.normal(size=(FEATURES, NUM_CLASSES))
-    return features.astype(np.float32), scores.argmax(axis=1).astype(np.int64)
+    standardized = (features - 5.0) / 3.0
+    u, v = rng.normal(size=(2, FEATURES)) / np.sqrt(FEATURES)
+    targets = np.abs(standardized @ u) - np.abs(standardized @ v)
+    targets += rng.normal(0.0, NOISE_STD, NUM_SAMPLES)
+    return features.astype(np.float32), targets[:, None].astype(np.float32)
 
 
 def bn(inp, train_flag, name=None):
@@ -60,30 +63,29 @@ def fc(inp, units, with_bn=False, with_relu=True, train_flag=None, name=None):
 def build_model(features, train_flag):
     net = fc(features, 32, with_bn=True, train_flag=train_flag)
     net = fc(net, 32, with_bn=True, train_flag=train_flag)
-    return fc(net, NUM_CLASSES, with_relu=False)
+    return fc(net, 1, with_relu=False)
 
 
-def cross_entropy(labels, logits):
-    return tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+def squared_error(targets, predictions):
+    return tf.reduce_mean(tf.square(predictions - targets))
 
 
 def main():
     args = parse_args()
     tf.set_random_seed(args.seed)
-    features, labels = make_samples(args.seed)
+    features, values = make_samples(args.seed)
 
     inputs = tf.placeholder(tf.float32, [None, FEATURES])
-    targets = tf.placeholder(tf.int64, [None])
+    targets = tf.placeholder(tf.float32, [None, 1])
     train_flag = tf.placeholder_with_default(False, [], name="train_flag")
     with tf.device("/gpu:0"):
-        train_loss_op = cross_entropy(targets, build_model(inputs, train_flag))
+        train_loss_op = squared_error(targets, build_model(inputs, train_flag))
         update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
         with tf.control_dependencies(update_ops):
-            train_op = tf.train.AdamOptimizer(0.01).minimize(train_loss_op)
+            train_op = tf.train.AdamOptimizer(0.02).minimize(train_loss_op)
 
-    eval_logits = build_model(inputs, False)
-    eval_loss_op = cross_entropy(targets, eval_logits)
+    eval_predictions = build_model(inputs, False)
+    eval_loss_op = squared_error(targets, eval_predictions)
 
     config = tf.ConfigProto(device_count={"CPU": args.towers}, allow_soft_placement=True)
     rng = np.random.RandomState(args.seed + 1)
@@ -92,14 +94,14 @@ def main():
         for step in range(1, args.steps + 1):
             rows = rng.choice(NUM_SAMPLES, BATCH_SIZE, replace=False)
             _, loss = sess.run([train_op, train_loss_op],
-                               {inputs: features[rows], targets: labels[rows], train_flag: True})
+                               {inputs: features[rows], targets: values[rows], train_flag: True})
             if step % 50 == 0 or step == args.steps:
                 print("step %d, loss %g" % (step, loss), flush=True)
 
         def dataset_loss(loss_op, feed):
             return float(np.mean([
                 sess.run(loss_op, {inputs: features[s:s + BATCH_SIZE],
-                                   targets: labels[s:s + BATCH_SIZE], **feed})
+                                   targets: values[s:s + BATCH_SIZE], **feed})
                 for s in range(0, NUM_SAMPLES, BATCH_SIZE)]))
 
         train_loss = dataset_loss(train_loss_op, {train_flag: True})

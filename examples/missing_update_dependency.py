@@ -46,7 +46,8 @@ def make_samples(seed):
 
 
 def dense_bn_relu(inp, units, is_training, name):
-    out = tf.compat.v1.layers.dense(inp, units, use_bias=False, name=name,
+    out = tf.compat.v1.layers.dense(
+        inp, units, use_bias=False, name=name,
         kernel_initializer=tf.compat.v1.variance_scaling_initializer(2.0))
     out = tf.compat.v1.layers.batch_normalization(
         out, training=is_training, momentum=0.9, name=name + "_bn")

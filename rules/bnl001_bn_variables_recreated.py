@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
+import libcst as cst
+
+from bnlint import tfnames
+from bnlint.analysis import arg, kwarg, literal_string, positional
+from bnlint.diagnostics import Fix
+from bnlint.fixes import insert_keyword, is_single_statement_line, tf_prefix, wrap_block, wrap_statement
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import new_variable_sites, reuse_in_effect
 
@@ -50,16 +57,25 @@ class BNVariablesRecreated(Rule):
     val_logits = model(val_x, is_training=False)   # BNL001: new, untrained BN variables
     """
     fix_doc = """
-    Enter one named `variable_scope` in both calls and reuse it in the second:
+    The second construction must run in the same variable scope as the first, with reuse on and
+    the scope's layer counters reset, so unnamed layers (`dense`, `batch_normalization_1`, ...) get
+    the first call's names. The fix picks, in this order:
 
-        with tf.variable_scope("model"):
-            logits = model(train_x, is_training=True)
-        with tf.variable_scope("model", reuse=True):
-            val_logits = model(val_x, is_training=False)
+    - the function takes `reuse` and hands it to a named `variable_scope`: pass `reuse=True` (safe);
+    - the first call runs in a named `variable_scope("model")`: run the second in
+      `variable_scope("model", reuse=tf.AUTO_REUSE)`, or add `reuse=tf.AUTO_REUSE` to the second's
+      own `variable_scope("model")` (safe);
+    - towers built in a loop: put the loop body in
+      `with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):` (safe when no layers
+      are built after the loop: leaving that scope resets the layer counters, so a later unnamed
+      layer would collide with the towers' names);
+    - otherwise (unsafe): put both calls in `variable_scope(tf.get_variable_scope(),
+      reuse=tf.AUTO_REUSE)` (variable names unchanged), or, when other layers are built after the
+      first call, in one named scope `variable_scope("<function>")` (renames the variables, so old
+      checkpoints no longer match).
 
-    or pass `reuse=True` where the function accepts it, or set `reuse=tf.AUTO_REUSE` on the tower
-    loop's `variable_scope`. Wrapping only the second call in
-    `variable_scope(tf.get_variable_scope(), reuse=True)` does NOT work with unnamed layers.
+    Wrapping only the second call in `variable_scope(tf.get_variable_scope(), reuse=True)` does NOT
+    work with unnamed layers (`Variable batch_normalization_2/gamma does not exist`).
     """
     VALID = [
         """
@@ -127,6 +143,116 @@ for i in range(4):
         losses.append(tower(tf.zeros([2, 3]), True))
 """,
             lines=[7],
+            expected_fix="""
+import tensorflow.compat.v1 as tf
+def tower(x, is_training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=is_training)
+losses = []
+for i in range(4):
+    with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+        with tf.device("/gpu:%d" % i), tf.name_scope("tower_%d" % i):
+            losses.append(tower(tf.zeros([2, 3]), True))
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+train_logits = model(tf.zeros([2, 3]), True)
+val_logits = model(tf.zeros([2, 3]), False)  # eval graph
+""",
+            lines=[5],
+            expected_fix="""
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+    train_logits = model(tf.zeros([2, 3]), True)
+with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+    val_logits = model(tf.zeros([2, 3]), False)  # eval graph
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+train_logits = model(tf.zeros([2, 3]), True)
+val_logits = model(tf.zeros([2, 3]), False)
+head = tf.layers.dense(val_logits, 2)
+""",
+            lines=[5],
+            expected_fix="""
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+with tf.variable_scope("model"):
+    train_logits = model(tf.zeros([2, 3]), True)
+with tf.variable_scope("model", reuse=tf.AUTO_REUSE):
+    val_logits = model(tf.zeros([2, 3]), False)
+head = tf.layers.dense(val_logits, 2)
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+with tf.variable_scope('net'):
+    train_logits = model(tf.zeros([2, 3]), True)
+eval_logits = model(tf.zeros([2, 3]), False)
+""",
+            lines=[6],
+            expected_fix="""
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+with tf.variable_scope('net'):
+    train_logits = model(tf.zeros([2, 3]), True)
+with tf.variable_scope('net', reuse=tf.AUTO_REUSE):
+    eval_logits = model(tf.zeros([2, 3]), False)
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+with tf.variable_scope("net"):
+    train_logits = model(tf.zeros([2, 3]), True)
+with tf.variable_scope("net"):
+    eval_logits = model(tf.zeros([2, 3]), False)
+""",
+            lines=[7],
+            expected_fix="""
+import tensorflow as tf
+def model(x, training):
+    return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+with tf.variable_scope("net"):
+    train_logits = model(tf.zeros([2, 3]), True)
+with tf.variable_scope("net", reuse=tf.AUTO_REUSE):
+    eval_logits = model(tf.zeros([2, 3]), False)
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+def model(x, training, reuse=None):
+    with tf.variable_scope("model", reuse=reuse):
+        return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+logits = model(tf.zeros([2, 3]), True)
+eval_logits = model(tf.zeros([2, 3]), False)
+""",
+            lines=[6],
+            expected_fix="""
+import tensorflow as tf
+def model(x, training, reuse=None):
+    with tf.variable_scope("model", reuse=reuse):
+        return tf.layers.batch_normalization(tf.layers.dense(x, 4), training=training)
+logits = model(tf.zeros([2, 3]), True)
+eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
+""",
         ),
     ]
 
@@ -154,6 +280,7 @@ for i in range(4):
                 "tower creates its own moving_mean/moving_variance and weights, so the towers do not "
                 "share a model and the copy used for eval/checkpoints sees 1/N of the training; use "
                 "variable_scope(..., reuse=tf.AUTO_REUSE) around the towers",
+                fix=_tower_fix(ctx, ev, loop),
             )
             return
         for first in earlier:
@@ -167,6 +294,7 @@ for i in range(4):
                     f"`{name}` builds the same named BN layers again (first at line {ctx.line_of(first.node)}) "
                     "without reuse: graph construction fails with 'Variable ... already exists'; enter "
                     "the first call's variable_scope with reuse=True",
+                    fix=_second_call_fix(ctx, first, ev),
                 )
                 return
             if ev.arg_names() & set(first.targets):
@@ -182,5 +310,139 @@ for i in range(4):
                     "training never updates, so this graph runs on untrained statistics (huge "
                     "validation loss); reuse the first call's variables (named variable_scope with "
                     "reuse=True, or tf.AUTO_REUSE)",
+                    fix=_second_call_fix(ctx, first, ev),
                 )
                 return
+
+
+# --- fixes --------------------------------------------------------------------------------------------
+# Which rewrites work was settled by running them on TF 2.21 (tests/test_fix_execution.py): a
+# variable scope entered through a VariableScope object (``variable_scope(get_variable_scope())``)
+# restores the layer-name counters when it exits, so the next construction gets the same names;
+# a scope entered by literal name resets them too. Anything else gives the second call new names.
+
+_LAYER_API = ("tf.layers.", "slim.", "tf.contrib.layers.", "tf.make_template")
+
+
+def _builds_layers(project, ev, depth: int = 0) -> bool:
+    """Whether this call creates (named-by-counter) layers, directly or through project functions."""
+    if ev.sites or (ev.callee or "").startswith(_LAYER_API):
+        return True
+    tgt = project.target(ev) if depth < 3 else None
+    return tgt is not None and tgt is not ev.body and any(_builds_layers(project, e, depth + 1) for e in tgt.events)
+
+
+def _layers_built_after(project, body, order: int, inside) -> bool:
+    """Layers built after ``order`` in ``body`` (outside the fixed statements) or after the calls
+    of ``body``: leaving a counter-restoring scope would make their default names collide."""
+    if any(e.order > order and not inside(e) and _builds_layers(project, e) for e in body.events):
+        return True
+    return any(
+        any(e.order > c.order and _builds_layers(project, e) for e in c.body.events)
+        for c in project.callers.get(body.key, [])
+    ) if body.is_function() else False
+
+
+def _vscopes(ev) -> list:
+    return [c for c in ev.ctx if c.kind == "vscope"]
+
+
+def _restores_counters(info, c) -> bool:
+    """``variable_scope(tf.get_variable_scope(), ...)``: entered through a VariableScope object."""
+    first = arg(c.call, "name_or_scope", 0) if c.call is not None else None
+    return isinstance(first, cst.Call) and info.resolve(first.func) in tfnames.GET_VARIABLE_SCOPE
+
+
+def _current_scope_header(p: str) -> str:
+    return f"with {p}.variable_scope({p}.get_variable_scope(), reuse={p}.AUTO_REUSE)"
+
+
+def _tower_fix(ctx: RuleContext, ev, loop) -> Optional[Fix]:
+    info, p = ctx.info, tf_prefix(ctx.info)
+    if p is None or not isinstance(loop.node, cst.For):
+        return None
+    edit = wrap_block(info, loop.node.body, _current_scope_header(p))
+    if edit is None:
+        return None
+    last_in_loop = max(e.order for e in ev.body.events if loop in e.loops)
+    unsafe = _layers_built_after(ctx.project, ev.body, last_in_loop, lambda e: loop in e.loops)
+    return Fix("Build every tower in `variable_scope(get_variable_scope(), reuse=AUTO_REUSE)` so they share variables",
+               (edit,), "unsafe" if unsafe else "safe")
+
+
+def _passes_reuse_to_named_scope(body, param: str) -> bool:
+    return any(c.kind == "vscope" and c.scope_name and c.reuse == ("param", param)
+               for e in body.events for c in e.ctx)
+
+
+def _second_call_fix(ctx: RuleContext, first, ev) -> Optional[Fix]:
+    info, project, p = ctx.info, ctx.project, tf_prefix(ctx.info)
+    if p is None:
+        return None
+    name = info.module.code_for_node(ev.node.func)
+    # 1. The function takes `reuse` and gives it to a named variable_scope.
+    tgt = project.target(ev)
+    if tgt is not None and "reuse" in tgt.defaults and kwarg(ev.node, "reuse") is None and \
+            _passes_reuse_to_named_scope(tgt, "reuse"):
+        index = tgt.params.index("reuse") - (1 if tgt.is_method else 0) if "reuse" in tgt.params else None
+        if index is None or positional(ev.node, index) is None:
+            return Fix(f"Pass `reuse=True` to `{name}`", (insert_keyword(info, ev.node, "reuse", "True"),), "safe")
+    f_scopes, s_scopes = _vscopes(first), _vscopes(ev)
+    f_named = [c for c in f_scopes if c.scope_name]
+    # 2. The first call runs in one named scope: enter it again (or reuse the second's own entry).
+    if len(f_scopes) == 1 and f_named and f_named[0].call is not None:
+        scope = f_named[0]
+        scope_text = info.module.code_for_node(arg(scope.call, "name_or_scope", 0))
+        if not s_scopes and is_single_statement_line(ev.line_stmt):
+            edit = wrap_statement(info, ev.line_stmt, f"with {p}.variable_scope({scope_text}, reuse={p}.AUTO_REUSE)")
+            if edit is not None:
+                return Fix(f"Build `{name}` again inside variable_scope({scope_text}) with reuse", (edit,), "safe")
+        if len(s_scopes) == 1 and s_scopes[0].call is not None and s_scopes[0].call is not scope.call and \
+                s_scopes[0].scope_name == scope.scope_name and kwarg(s_scopes[0].call, "reuse") is None and \
+                positional(s_scopes[0].call, 2) is None:
+            edit = insert_keyword(info, s_scopes[0].call, "reuse", f"{p}.AUTO_REUSE")
+            return Fix(f"Reuse the variables of variable_scope({scope_text})", (edit,), "safe")
+        return None
+    if s_scopes or not is_single_statement_line(ev.line_stmt):
+        return None
+    stmts = (ev.line_stmt,) if f_scopes else (first.line_stmt, ev.line_stmt)
+    if f_scopes and not all(_restores_counters(info, c) for c in f_scopes):
+        return None
+    if len(stmts) == 2 and (stmts[0] is stmts[1] or not is_single_statement_line(stmts[0])
+                            or first.loops != ev.loops):
+        return None
+    inside = lambda e: any(e.line_stmt is s for s in stmts)  # noqa: E731
+    later_layers = _layers_built_after(project, ev.body, first.order, inside)
+    # 3. The first call already restores the counters: the same scope around the second suffices.
+    if f_scopes:
+        edit = wrap_statement(info, ev.line_stmt, _current_scope_header(p))
+        if edit is None:
+            return None
+        return Fix(f"Build `{name}` again in `variable_scope(get_variable_scope(), reuse=AUTO_REUSE)`",
+                   (edit,), "unsafe" if later_layers else "safe")
+    # 4. Both calls in the current scope with AUTO_REUSE: names kept; counters restored after each.
+    if not later_layers:
+        edits = [wrap_statement(info, s, _current_scope_header(p)) for s in stmts]
+        if None in edits:
+            return None
+        return Fix(f"Build both `{name}` calls in `variable_scope(get_variable_scope(), reuse=AUTO_REUSE)`",
+                   tuple(edits), "unsafe")
+    # 5. Other layers follow: one named scope for both calls (variables get renamed).
+    scope = _free_scope_name(info, ev)
+    edits = [wrap_statement(info, stmts[0], f'with {p}.variable_scope("{scope}")'),
+             wrap_statement(info, stmts[1], f'with {p}.variable_scope("{scope}", reuse={p}.AUTO_REUSE)')]
+    if None in edits:
+        return None
+    return Fix(f'Build both `{name}` calls in variable_scope("{scope}") (renames their variables)', tuple(edits), "unsafe")
+
+
+def _free_scope_name(info, ev) -> str:
+    base = ev.node.func.attr.value if isinstance(ev.node.func, cst.Attribute) else \
+        ev.node.func.value if isinstance(ev.node.func, cst.Name) else "model"
+    used = {c.scope_name for e in info.all_events() for c in e.ctx if c.kind == "vscope" and c.scope_name}
+    used |= {literal_string(arg(e.node, "name_or_scope", 0)) for e in info.all_events() if e.callee in tfnames.VARIABLE_SCOPE}
+    name, i = base, 1
+    while name in used:
+        i += 1
+        name = f"{base}_{i}"
+    return name

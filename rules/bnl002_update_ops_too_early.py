@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from typing import List, Optional
+
 import libcst as cst
 
+from bnlint.analysis import names_in
+from bnlint.diagnostics import Fix
+from bnlint.fixes import (
+    block_statements,
+    comment_rows_above,
+    has_multiline_string,
+    is_single_statement_line,
+    move_rows_edits,
+    rows,
+    statement_chain,
+)
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import consumers, is_update_collection_call
 
@@ -73,6 +86,59 @@ with tf.control_dependencies(update_ops):
     train_op = opt.apply_gradients(grads[0])
 """,
             lines=[5],
+            expected_fix="""
+import tensorflow.compat.v1 as tf
+def tower_loss(x, training):
+    return tf.reduce_mean(tf.layers.batch_normalization(x, training=training))
+opt = tf.train.AdamOptimizer()
+grads = []
+with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+    for i in range(2):
+        with tf.device("/gpu:%d" % i):
+            grads.append(opt.compute_gradients(tower_loss(tf.zeros([4, 3]), True)))
+update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+with tf.control_dependencies(update_ops):
+    train_op = opt.apply_gradients(grads[0])
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+
+def build(x, n):
+    # BN update ops of every tower
+    ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+
+    print("collected", len(ops))
+    losses = []
+    for i in range(n):
+        with tf.device("/gpu:%d" % i):
+            losses.append(tf.layers.batch_normalization(x, training=True))
+    with tf.device("/cpu:0"):
+        loss = tf.add_n(losses)
+        train_op = tf.group(tf.train.AdamOptimizer().minimize(loss), *ops)
+    return train_op
+""",
+            lines=[5],
+            expected_fix="""
+import tensorflow as tf
+
+def build(x, n):
+    # BN update ops of every tower
+    ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+
+    print("collected", len(ops))
+    losses = []
+    for i in range(n):
+        with tf.device("/gpu:%d" % i):
+            losses.append(tf.layers.batch_normalization(x, training=True))
+    with tf.device("/cpu:0"):
+        loss = tf.add_n(losses)
+        # BN update ops of every tower
+        ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        train_op = tf.group(tf.train.AdamOptimizer().minimize(loss), *ops)
+    return train_op
+""",
         ),
     ]
 
@@ -88,6 +154,12 @@ with tf.control_dependencies(update_ops):
                 uses = [ev]  # with tf.control_dependencies(tf.get_collection(UPDATE_OPS)):
             else:
                 uses = [u for name in ev.targets for u in consumers(info, ev, name)]
+                if uses and all(u.body is ev.body for u in uses):
+                    # BN layers built after the last step that uses the list are not its layers.
+                    last_use = max(u.order for u in uses)
+                    later_bn = [b for b in later_bn if b.order < last_use]
+                    if not later_bn:
+                        continue
                 for name in ev.targets:
                     rebinds = [o for o, _ in ev.body.assigned.get(name, []) if o > later_bn[-1].order]
                     if rebinds:
@@ -103,7 +175,58 @@ with tf.control_dependencies(update_ops):
                 f"empty or partial, so the moving_mean/moving_variance of {n_layers if n_layers > 1 else 'those'} BN "
                 "layer(s) are never updated and inference uses their initial values; read the "
                 "collection after the model/tower loop",
+                fix=self._fix(ctx, ev, uses, later_bn),
             )
+
+    @staticmethod
+    def _fix(ctx: RuleContext, gather, uses, later_bn) -> Optional[Fix]:
+        """Move ``name = get_collection(UPDATE_OPS)`` (with its comment lines) to just before the
+        statement that makes the step depend on it, after every BN layer of the step; when the
+        name is also read in between (or the statement is alone in its block), re-read it there
+        instead and leave the first read alone. Offered only when both places sit under the same
+        loops/conditions (``with`` blocks do not matter: ``get_collection`` ignores scopes)."""
+        info = ctx.info
+        stmt = gather.line_stmt
+        if isinstance(gather.stmt, cst.With) or not is_single_statement_line(stmt):
+            return None
+        small = stmt.body[0]
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)) or has_multiline_string(info, stmt):
+            return None
+        name = small.targets[0].target.value
+        body = gather.body
+        if any(u.body is not body for u in uses):
+            return None
+        stop = body.node
+        g_outer = _loops_and_conds(statement_chain(info, stmt, stop)[:-1])
+        g_end = rows(info, stmt)[1]
+        bn_end = max(_pos(info, b.node, end=True) for b in later_bn)
+        use_chains = [statement_chain(info, u.line_stmt, stop) for u in uses]
+        chain = min(use_chains, key=lambda c: _pos(info, c[-1]))
+        target = None
+        for i in range(len(chain) - 1, -1, -1):
+            start = _pos(info, chain[i])
+            if start[0] <= g_end:
+                break
+            if bn_end > start or _loops_and_conds(chain[:i]) != g_outer:
+                continue
+            if all(len(c) > i and _same(c[:i], chain[:i]) and _pos(info, c[i]) >= start for c in use_chains):
+                target = chain[i]
+                break
+        if target is None:
+            return None
+        t_start = _pos(info, target)
+        # The value must mean the same there: nothing it reads (nor the name) is rebound in between.
+        for n in names_in(small.value) | {name}:
+            for _, value in body.assigned.get(n, []):
+                if value is not small.value and (g_end, 10**9) < _pos(info, value) < t_start:
+                    return None
+        read_between = any((g_end, 10**9) < p < t_start for p in _name_uses(info, stop, name))
+        keep = read_between or len(block_statements(info, stmt)) < 2
+        first = comment_rows_above(info, stmt)
+        edits = move_rows_edits(info, first, g_end, t_start[0], keep=keep)
+        verb = "Read the collection again" if keep else f"Move `{name} = ...`"
+        return Fix(f"{verb} after the BN layers, right before line {t_start[0]}", tuple(edits), "safe")
 
     @staticmethod
     def _bn_after(ctx: RuleContext, gather):
@@ -116,3 +239,29 @@ with tf.control_dependencies(update_ops):
             if ev.training_collection_sites():
                 out.append(ev)
         return out
+
+
+def _pos(info, node, end: bool = False) -> tuple:
+    p = info.position(node)
+    return (p.end.line, p.end.column) if end else (p.start.line, p.start.column)
+
+
+def _same(a, b) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _loops_and_conds(chain) -> List[int]:
+    """The enclosing statements that decide whether/how often code runs (``with`` does not)."""
+    return [id(s) for s in chain if not isinstance(s, (cst.With, cst.SimpleStatementLine))]
+
+
+def _name_uses(info, root, name: str) -> List[tuple]:
+    found = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(_pos(info, node))
+
+    root.visit(_V())
+    return found

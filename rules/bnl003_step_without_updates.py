@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
+from bnlint.diagnostics import Fix
+from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import WRONG, YES, covered, is_step
 
@@ -74,6 +78,12 @@ y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
 train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
 """,
             lines=[3],
+            expected_fix="""
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+""",
         ),
         Invalid(
             """
@@ -83,6 +93,39 @@ with tf.control_dependencies(tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)
     train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
 """,
             lines=[4],
+            expected_fix="""
+import tensorflow as tf
+y = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)):
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf1
+def train(loss_fn, x):
+    opt = tf1.compat.v1.train.MomentumOptimizer(0.1, 0.9)
+    loss = loss_fn(tf1.compat.v1.layers.batch_normalization(x, training=True))
+    grads = opt.compute_gradients(loss)
+    # one step per batch
+    step = opt.apply_gradients(grads,
+                               global_step=None)  # no update ops
+    return step
+""",
+            lines=[7],
+            expected_fix="""
+import tensorflow as tf1
+def train(loss_fn, x):
+    opt = tf1.compat.v1.train.MomentumOptimizer(0.1, 0.9)
+    loss = loss_fn(tf1.compat.v1.layers.batch_normalization(x, training=True))
+    grads = opt.compute_gradients(loss)
+    # one step per batch
+    with tf1.compat.v1.control_dependencies(tf1.compat.v1.get_collection(tf1.compat.v1.GraphKeys.UPDATE_OPS)):
+        step = opt.apply_gradients(grads,
+                                   global_step=None)  # no update ops
+    return step
+""",
         ),
     ]
 
@@ -109,4 +152,22 @@ with tf.control_dependencies(tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)
                 f"of the training BN layers ({n} site(s) in this module) are never updated, so inference "
                 "uses their initial values (mean 0, variance 1); wrap the step in "
                 "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
+                fix=self._fix(ctx, ev),
             )
+
+    @staticmethod
+    def _fix(ctx: RuleContext, ev) -> Optional[Fix]:
+        """``with <tf>.control_dependencies(<tf>.get_collection(<tf>.GraphKeys.UPDATE_OPS)):`` around
+        the step's statement. The collection is read when the step is built, after the model whose
+        loss it minimizes, so it holds every training BN layer built so far."""
+        info = ctx.info
+        prefix = tf_prefix(info)
+        if prefix is None or not is_single_statement_line(ev.line_stmt):
+            return None
+        edit = wrap_statement(info, ev.line_stmt, f"with {prefix}.control_dependencies({update_ops_expr(prefix)})")
+        if edit is None:
+            return None
+        # A training BN layer built after the step in this body would be missing from the list.
+        later = any(o.order > ev.order and o.training_collection_sites() for o in ev.body.events)
+        return Fix(f"Run `{ev.method}` under `{prefix}.control_dependencies` on the UPDATE_OPS collection",
+                   (edit,), "unsafe" if later else "safe")

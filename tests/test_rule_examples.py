@@ -33,6 +33,14 @@ def test_invalid_examples_are_flagged(code, i, ex):
     assert found, f"{code} did not fire on INVALID example {i}"
     if ex.lines:
         assert sorted(d.location.row for d in found) == sorted(ex.lines), [d.format_text() for d in found]
+    if ex.expected_fix is not None:
+        from bnlint.fixer import fix_text
+        from bnlint.source import SourceFile
+
+        text = textwrap.dedent(ex.code).lstrip("\n")
+        src = SourceFile(path="example.py", raw=text.encode(), text=text, encoding="utf-8", bom=False)
+        fixed = fix_text(src, _lint(code, ex.code), lambda new: _lint(code, new), unsafe=True)
+        assert fixed.text == textwrap.dedent(ex.expected_fix).lstrip("\n")
 
 
 def test_every_rule_has_examples_and_docs():

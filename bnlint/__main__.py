@@ -1,0 +1,8 @@
+"""``python -m bnlint``: the same command as the ``bnlint`` console script."""
+
+import sys
+
+from bnlint.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

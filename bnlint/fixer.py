@@ -1,0 +1,334 @@
+"""Applying fixes: edits to fixpoint (as ruff does), checks, then an atomic write.
+
+For each file with applicable fixes: apply every non-overlapping fix, re-lint the result (against
+the other modules of the run, so cross-module facts still hold), and repeat until no fix applies.
+The new text is written only if it parses, no fixed finding is reported again, and the fixer run
+on its own output would change nothing; otherwise the file is left untouched and the reason is
+reported. Writing keeps the encoding, BOM, line endings and file mode, and goes through a temporary
+file in the same folder plus ``os.replace`` so a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import stat
+import tempfile
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from bnlint.diagnostics import Diagnostic, Edit, Location
+from bnlint.fixes import split_lines
+from bnlint.settings import Settings
+from bnlint.source import SourceError, SourceFile
+
+MAX_ITERATIONS = 100  # ruff's limit too
+
+
+class FixError(Exception):
+    """A file's fixes failed a check; the file is left as it was."""
+
+
+@dataclass
+class FileFix:
+    path: str
+    original: SourceFile
+    text: str  # the fixed text (== original.text when nothing applied)
+    applied: List[Diagnostic] = field(default_factory=list)  # findings whose fix was applied
+    remaining: List[Diagnostic] = field(default_factory=list)  # findings in the fixed text
+    error: Optional[str] = None  # why nothing was applied
+    written: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.text != self.original.text
+
+    def diff(self) -> str:
+        return unified_diff(self.original.text, self.text, self.path)
+
+
+@dataclass
+class FixRun:
+    result: object  # LintResult of the run, its diagnostics replaced by what remains after fixing
+    files: List[FileFix] = field(default_factory=list)
+
+    @property
+    def applied(self) -> List[Diagnostic]:
+        return [d for f in self.files if f.changed for d in f.applied]
+
+    @property
+    def failures(self) -> List[FileFix]:
+        return [f for f in self.files if f.error is not None]
+
+
+# --- edits on text ---------------------------------------------------------------------------------------
+
+
+def _offsets(text: str) -> List[int]:
+    starts, pos = [0], 0
+    for line in split_lines(text):
+        pos += len(line)
+        starts.append(pos)
+    return starts
+
+
+def _offset(starts: List[int], text: str, loc: Location) -> int:
+    if not 1 <= loc.row <= len(starts):
+        raise FixError(f"edit position {loc.row}:{loc.column} is outside the file")
+    off = starts[loc.row - 1] + loc.column - 1
+    line_end = starts[loc.row] if loc.row < len(starts) else len(text)
+    if loc.column < 1 or off > line_end:
+        raise FixError(f"edit position {loc.row}:{loc.column} is outside its line")
+    return off
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits (positions refer to ``text``)."""
+    starts = _offsets(text)
+    spans = sorted(((_offset(starts, text, e.location), _offset(starts, text, e.end_location), e.content) for e in edits),
+                   key=lambda s: (s[0], s[1]))
+    out, pos = [], 0
+    for start, end, content in spans:
+        if start < pos or end < start:
+            raise FixError("overlapping edits")
+        out.append(text[pos:start])
+        out.append(content)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def applicable(diags: Sequence[Diagnostic], unsafe: bool) -> List[Diagnostic]:
+    return [d for d in diags if d.fix is not None and d.fix.edits and (unsafe or d.fix.applicability == "safe")]
+
+
+def select_fixes(diags: Sequence[Diagnostic], unsafe: bool) -> List[Diagnostic]:
+    """Fixes to apply together: ordered by position, skipping any that overlaps an earlier one
+    (the next iteration gets it, re-computed on the new text)."""
+    chosen, seen, last_end = [], set(), None
+    for d in sorted(applicable(diags, unsafe), key=lambda d: (min(e.location for e in d.fix.edits), d.code)):
+        edits = sorted(d.fix.edits, key=lambda e: (e.location, e.end_location))
+        key = tuple(edits)
+        if key in seen:
+            continue  # two findings, one repair
+        if last_end is not None and edits[0].location < last_end:
+            continue
+        if any(b.location < a.end_location for a, b in zip(edits, edits[1:])):
+            continue
+        seen.add(key)
+        chosen.append(d)
+        last_end = max(e.end_location for e in edits)
+    return chosen
+
+
+# --- the fix loop ------------------------------------------------------------------------------------------
+
+
+def _parses(text: str, path: str) -> None:
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except Exception as exc:  # libcst raises ParserSyntaxError, sometimes others on odd input
+        raise FixError(f"the fixed source does not parse: {str(exc).splitlines()[0] if str(exc) else exc}")
+
+
+def _compiles(text: str, path: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text, path)
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+class Relinter:
+    """Lints new versions of one file in the context of the run's other modules."""
+
+    def __init__(self, src: SourceFile, modname: str, others: Sequence, settings: Settings):
+        self.src, self.modname, self.others, self.settings = src, modname, list(others), settings
+
+    def __call__(self, text: str) -> List[Diagnostic]:
+        from bnlint.engine import noqa_filter, parse, run_rules
+
+        new = SourceFile(path=self.src.path, raw=b"", text=text, encoding=self.src.encoding, bom=self.src.bom)
+        try:
+            info = parse(new, self.modname)
+        except SourceError as exc:
+            raise FixError(f"the fixed source cannot be analysed: {exc}")
+        if info.python2:
+            raise FixError("the fixed source is not Python 3")
+        diags = run_rules([info, *self.others], self.settings, only=[info])
+        return sorted(noqa_filter(diags, {self.src.path: new}), key=Diagnostic.sort_key)
+
+
+def fix_text(src: SourceFile, diags: Sequence[Diagnostic], relint, unsafe: bool) -> FileFix:
+    """Fix one file's text to fixpoint; raise FixError when a check fails."""
+    result = FileFix(path=src.path, original=src, text=src.text, remaining=list(diags))
+    text, current = src.text, list(diags)
+    original_counts = Counter(d.code for d in diags)
+    compiled_before = _compiles(src.text, src.path)
+    applied: List[Diagnostic] = []
+    for _ in range(MAX_ITERATIONS):
+        chosen = select_fixes(current, unsafe)
+        if not chosen:
+            break
+        new_text = apply_edits(text, [e for d in chosen for e in d.fix.edits])
+        _parses(new_text, src.path)
+        if compiled_before and not _compiles(new_text, src.path):
+            raise FixError("the fixed source is not valid Python")
+        new_diags = relint(new_text)
+        before, after, fixed = Counter(d.code for d in current), Counter(d.code for d in new_diags), Counter(d.code for d in chosen)
+        for code, n in fixed.items():
+            if after[code] > before[code] - n:
+                d = next(d for d in chosen if d.code == code)
+                raise FixError(f"the {code} fix at line {d.location.row} ({d.fix.message}) did not remove the finding")
+        applied.extend(chosen)
+        text, current = new_text, new_diags
+    else:
+        raise FixError(f"fixes did not converge after {MAX_ITERATIONS} rounds")
+    # Final checks on the result as a whole: no fixed finding is back, and fixing it again is a no-op.
+    final = Counter(d.code for d in current)
+    for code, n in Counter(d.code for d in applied).items():
+        if final[code] > original_counts[code] - n:
+            raise FixError(f"{code} is reported again after fixing")
+    if text != src.text and select_fixes(relint(text), unsafe):
+        raise FixError("fixing the fixed source would change it again (not idempotent)")
+    result.text, result.applied, result.remaining = text, applied, current
+    return result
+
+
+# --- files -----------------------------------------------------------------------------------------------------
+
+
+def write_atomic(path: str, data: bytes, expected: bytes) -> None:
+    """Replace ``path``'s content with ``data`` if it still holds ``expected``; keep its mode."""
+    real = os.path.realpath(path)  # a symlink stays a symlink; its target gets the new content
+    with open(real, "rb") as fh:
+        if fh.read() != expected:
+            raise FixError("the file changed while it was being fixed")
+    st = os.stat(real)
+    folder = os.path.dirname(real) or "."
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".bnlint-tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except (PermissionError, AttributeError):
+            pass
+        os.replace(tmp, real)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    if old == new:
+        return ""
+    out = []
+    rel = not os.path.isabs(path)  # git-style a/ b/ prefixes, so `patch -p1` / `git apply` take it
+    old_name, new_name = (f"a/{path}", f"b/{path}") if rel else (path, path)
+    for line in difflib.unified_diff(split_lines(old), split_lines(new), fromfile=old_name, tofile=new_name):
+        out.append(line)
+        if not line.endswith(("\n", "\r")):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def fix_paths(paths: Sequence[str], settings: Settings, write: bool = True) -> FixRun:
+    """Lint ``paths``, fix every file with applicable fixes, write them when ``write``."""
+    from bnlint.engine import lint_paths
+
+    result = lint_paths(paths, settings)
+    return fix_result(result, settings, write)
+
+
+def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
+    run = FixRun(result=result)
+    unsafe = bool(settings.unsafe_fixes)
+    by_file: Dict[str, List[Diagnostic]] = {}
+    for d in result.diagnostics:
+        by_file.setdefault(d.filename, []).append(d)
+    infos = {info.path: info for info in result.infos}
+    remaining: List[Diagnostic] = []
+    for path, diags in by_file.items():
+        src = result.sources.get(path)
+        info = infos.get(path)
+        if src is None or info is None or info.python2 or not applicable(diags, unsafe):
+            remaining.extend(diags)
+            continue
+        relint = Relinter(src, info.modname, [i for i in result.infos if i is not info], settings)
+        try:
+            ff = fix_text(src, diags, relint, unsafe)
+            data = src.encode(ff.text)
+            if ff.text != src.text and write:
+                write_atomic(path, data, src.raw)
+                ff.written = True
+        except (FixError, UnicodeEncodeError, OSError) as exc:
+            reason = str(exc) if not isinstance(exc, UnicodeEncodeError) else f"the fix cannot be encoded as {src.encoding}"
+            ff = FileFix(path=path, original=src, text=src.text, remaining=list(diags), error=reason)
+        run.files.append(ff)
+        remaining.extend(ff.remaining)
+    result.diagnostics = sorted(remaining, key=Diagnostic.sort_key)
+    return run
+
+
+# --- reporting (used by ``bnlint --fix/--diff``) -----------------------------------------------------------------
+
+
+def _counts(diags: Sequence[Diagnostic]) -> str:
+    return ", ".join(f"{n} × {code}" for code, n in sorted(Counter(d.code for d in diags).items()))
+
+
+def fixed_summary(run: FixRun, verb: str = "Fixed") -> List[str]:
+    """``Fixed 2 findings in 1 file (1 × BNL002, 1 × BNL003).`` plus one line per failed file."""
+    lines = []
+    applied = run.applied
+    files = [f for f in run.files if f.changed]
+    if applied:
+        lines.append(f"{verb} {len(applied)} finding{'s' if len(applied) != 1 else ''} in {len(files)} "
+                     f"file{'s' if len(files) != 1 else ''} ({_counts(applied)}).")
+    for f in run.failures:
+        lines.append(f"bnlint: error: {f.path}: fixes not applied, file left unchanged: {f.error}")
+    return lines
+
+
+def show_fixes(run: FixRun) -> str:
+    """--show-fixes after --fix/--diff: every applied fix, per file."""
+    out = []
+    for f in run.files:
+        if not f.changed:
+            continue
+        out.append(f"{f.path}:")
+        for d in f.applied:
+            out.append(f"    {d.location.row}:{d.location.column} {d.code} [{d.fix.applicability}] {d.fix.message}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def hidden_unsafe(diags: Sequence[Diagnostic], settings: Settings) -> int:
+    if settings.unsafe_fixes:
+        return 0
+    return sum(1 for d in diags if d.fix is not None and d.fix.edits and d.fix.applicability == "unsafe")
+
+
+def changed_files(run: FixRun) -> List[Tuple[str, str]]:
+    return [(f.path, f.diff()) for f in run.files if f.changed]

@@ -1,0 +1,102 @@
+"""flake8 plugin (entry point ``BNL``): bnlint findings in flake8 and every editor that runs it.
+
+flake8 hands the plugin one file. The analysis is the CLI's (``engine.parse`` + ``engine.run_rules``);
+the cross-module facts the CLI gets from seeing the whole tree come from the local modules this
+file imports, resolved and parsed on demand (``bnlint.local_imports``). Selection is flake8's:
+``--select``/``--ignore``/``--per-file-ignores``/``# noqa`` all act on BNL codes as on any other
+plugin's, and opt-in rules (off by default in the CLI) are in flake8's default ignore list, so
+``--extend-select BNL004`` turns one on. ``[tool.bnlint]`` still applies on top: its ignore,
+per-file-ignores and thresholds (e.g. small-batch) hold in flake8 too.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import fields
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from bnlint import __version__
+from bnlint.diagnostics import Diagnostic, Location
+from bnlint.registry import PARSE_ERROR, all_rules
+from bnlint.settings import Settings
+
+Result = Tuple[int, int, str, type]
+
+
+class _FlakeSettings(Settings):
+    """Every rule counts as default-on: flake8's own default ignore list keeps opt-in rules off."""
+
+    def enabled(self, code: str, default_enabled: bool = True, path: Optional[str] = None) -> bool:
+        return super().enabled(code, True, path)
+
+
+_SETTINGS: Dict[str, object] = {}  # directory -> Settings from [tool.bnlint], or the config error message
+
+
+def _settings_for(filename: str):
+    directory = os.path.dirname(os.path.abspath(filename))
+    if directory not in _SETTINGS:
+        from bnlint.config import load_settings
+
+        try:
+            _SETTINGS[directory] = load_settings([directory])
+        except ValueError as exc:
+            _SETTINGS[directory] = str(exc)
+    loaded = _SETTINGS[directory]
+    if isinstance(loaded, str):
+        return loaded
+    return _FlakeSettings(**{f.name: getattr(loaded, f.name) for f in fields(loaded) if f.init})
+
+
+def opt_in_codes() -> List[str]:
+    return [code for code, rule in all_rules().items() if not rule.default_enabled]
+
+
+def _problem(filename: str, message: str, row: int = 1, col: int = 1) -> Diagnostic:
+    return Diagnostic(code=PARSE_ERROR, message=message, filename=filename, location=Location(row, col))
+
+
+def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagnostic]:
+    """bnlint's findings for one file as flake8 gives it (path, physical lines, ast tree)."""
+    from bnlint.engine import parse, prefilter, run_rules
+    from bnlint.local_imports import dependency_modules, package_name
+    from bnlint.source import SourceError, SourceFile
+
+    settings = _settings_for(filename)
+    if isinstance(settings, str):
+        return [_problem(filename, f"bnlint configuration error: {settings}")]
+    text = "".join(lines)
+    raw = text.encode("utf-8", "surrogateescape")
+    deps = dependency_modules(filename, tree)
+    if not deps and not prefilter(raw):
+        return []
+    src = SourceFile(path=filename, raw=raw, text=text, encoding="utf-8", bom=False)
+    try:
+        info = parse(src, package_name(filename)[0])
+    except SourceError as exc:
+        return [_problem(filename, f"bnlint cannot analyse this file: {exc}", getattr(exc, "row", 1), getattr(exc, "col", 1))]
+    return run_rules([info, *deps], settings, only=[info])  # imported modules give facts, no findings
+
+
+class BNLintChecker:
+    name = "bnlint"
+    version = __version__
+
+    def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]):
+        self.tree = tree
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def add_options(cls, option_manager) -> None:
+        option_manager.extend_default_ignore(opt_in_codes())
+
+    def run(self) -> Iterator[Result]:
+        try:
+            diags = lint_file(self.filename, self.lines, self.tree)
+        except Exception as exc:  # a plugin exception would abort the whole flake8 run
+            yield 1, 0, f"{PARSE_ERROR} bnlint internal error ({type(exc).__name__}: {exc}); please report it", type(self)
+            return
+        for d in sorted(diags, key=Diagnostic.sort_key):
+            yield d.location.row, max(d.location.column - 1, 0), f"{d.code} {d.message}", type(self)

@@ -1,0 +1,78 @@
+"""``--add-noqa``: silence every current finding with ``# noqa: CODE`` on its line, as ruff does.
+
+Codes merge into an existing ``# noqa: X`` directive; a bare ``# noqa`` already silences everything.
+A line whose end lies inside a multi-line string, or that continues with a backslash, cannot take
+a comment; such findings are skipped and reported (the noqa directive must sit on the finding's line).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from typing import Dict, List, Sequence, Set, Tuple
+
+from bnlint.diagnostics import Diagnostic
+from bnlint.source import SourceError, SourceFile, read_source
+
+_DIRECTIVE = re.compile(r"#\s*noqa(?P<colon>:\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
+
+
+def _uncommentable_rows(text: str) -> Set[int]:
+    """Rows whose end is inside a token (multi-line string) or a backslash continuation."""
+    rows: Set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.start[0] < tok.end[0] and tok.type not in (tokenize.NL, tokenize.NEWLINE):
+                rows.update(range(tok.start[0], tok.end[0]))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    for row, line in enumerate(text.splitlines(), 1):
+        if line.endswith("\\"):
+            rows.add(row)
+    return rows
+
+
+def with_directive(line: str, codes: Sequence[str]) -> str:
+    """``line`` (without its newline) carrying ``# noqa`` for ``codes`` plus those it had."""
+    m = _DIRECTIVE.search(line)
+    if m is not None and not m.group("codes"):
+        return line  # bare `# noqa` covers every code
+    if m is not None:
+        have = [c for c in re.split(r"[,\s]+", m.group("codes").upper()) if c]
+        merged = have + [c for c in codes if c not in have]
+        return line[: m.start()] + "# noqa: " + ", ".join(merged) + line[m.end():]
+    return line.rstrip() + "  # noqa: " + ", ".join(codes)
+
+
+def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
+    """Edit files in place; returns (directives added, lines that could not take one)."""
+    by_file: Dict[str, Dict[int, List[str]]] = {}
+    for d in diags:
+        codes = by_file.setdefault(d.filename, {}).setdefault(d.location.row, [])
+        if d.code not in codes:
+            codes.append(d.code)
+    added, skipped = 0, []
+    for path, rows in by_file.items():
+        try:
+            src: SourceFile = read_source(path)
+        except SourceError as exc:
+            skipped.append(f"{path}: {exc}")
+            continue
+        lines = src.text.splitlines(keepends=True)
+        blocked = _uncommentable_rows(src.text)
+        for row, codes in sorted(rows.items()):
+            if row in blocked or not 0 < row <= len(lines):
+                skipped.append(f"{path}:{row}: the line ends inside a string or continues with a backslash")
+                continue
+            line = lines[row - 1]
+            body = line.rstrip("\r\n")
+            new = with_directive(body, codes)
+            if new != body:
+                lines[row - 1] = new + line[len(body):]
+                added += 1
+        text = "".join(lines)
+        if text != src.text:
+            with open(path, "wb") as fh:
+                fh.write(src.encode(text))
+    return added, skipped

@@ -1,0 +1,134 @@
+"""BNL008: Keras BN in a TF1 graph whose step depends on UPDATE_OPS (Keras never puts its updates there)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bnlint.analysis import kwarg
+from bnlint.patterns import body_builds_keras_bn, graph_mode, is_keras_app_with_bn
+from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.updates import is_step, is_update_collection_call
+
+
+def _reads_keras_updates(module: cst.Module) -> bool:
+    """``model.updates`` / ``layer.updates`` / ``get_updates_for``: the code collects Keras updates."""
+    found = False
+
+    class _V(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            nonlocal found
+            if node.attr.value in ("updates", "get_updates_for", "_updates"):
+                found = True
+
+    module.visit(_V())
+    return found
+
+
+def _training_args(info):
+    """Literal or dynamic values passed as ``training=`` anywhere in the module."""
+    out = []
+    for ev in info.all_events():
+        v = kwarg(ev.node, "training")
+        if v is not None:
+            out.append(v)
+    return out
+
+
+class KerasBNNotInUpdateOps(Rule):
+    """Finds `tf.get_collection(tf.GraphKeys.UPDATE_OPS)` feeding an optimizer step in a module whose
+    BN layers are Keras layers (`tf.keras.layers.BatchNormalization`, `tf_keras`, keras.applications
+    models, `Sequential`s or functions that build them) and which never reads `model.updates` /
+    `layer.updates`. Silent when every Keras BN is called with `training=False`.
+    """
+
+    code = "BNL008"
+    name = "keras-bn-not-in-update-ops"
+    summary = "Keras BN in a TF1 graph: its moving-average updates are not in UPDATE_OPS"
+    why = """
+    Keras layers keep their update ops on the layer (`layer.updates`, `model.updates`); unlike
+    `tf.layers.batch_normalization` they never add them to `tf.GraphKeys.UPDATE_OPS`. In a TF1
+    Session/Estimator trainer the usual `with tf.control_dependencies(update_ops)` therefore
+    depends on an empty list: the moving mean/variance keep their initial values and inference
+    (training=False) is wrong. `bnlint inspect` reports the same on a built graph (BNL103).
+    """
+    example = """
+    net = tf.keras.layers.BatchNormalization()(net, training=is_training)
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)   # BNL008: empty
+    with tf.control_dependencies(update_ops):
+        train_op = optimizer.minimize(loss)
+    """
+    fix_doc = """
+    Depend on the Keras updates: `update_ops = model.updates` (or `bn_layer.updates`, or
+    `model.get_updates_for(inputs)`), or build the graph with `tf.compat.v1.layers`. No automatic
+    fix: which object holds the layers is a design choice.
+    """
+    VALID = [
+        """
+import tensorflow as tf
+x = tf.placeholder(tf.float32, [None, 4])
+model = tf.keras.Sequential([tf.keras.layers.Dense(8), tf.keras.layers.BatchNormalization()])
+loss = tf.reduce_sum(model(x, training=True))
+with tf.control_dependencies(model.updates):
+    train_op = tf.train.AdamOptimizer().minimize(loss)
+""",
+        """
+import tensorflow as tf
+x = tf.placeholder(tf.float32, [None, 4])
+h = tf.layers.batch_normalization(x, training=True)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(h))
+""",
+        """
+import tensorflow as tf
+# A frozen Keras backbone (training=False) has no updates to run.
+x = tf.placeholder(tf.float32, [None, 224, 224, 3])
+base = tf.keras.applications.ResNet50(include_top=False)
+feats = base(x, training=False)
+loss = tf.reduce_sum(tf.layers.dense(tf.reduce_mean(feats, [1, 2]), 2))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.AdamOptimizer().minimize(loss)
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import tensorflow as tf
+def model_fn(features, labels, mode):
+    is_training = mode == tf.estimator.ModeKeys.TRAIN
+    net = tf.keras.layers.Dense(64)(features)
+    net = tf.keras.layers.BatchNormalization()(net, training=is_training)
+    loss = tf.losses.mean_squared_error(labels, tf.keras.layers.Dense(1)(net))
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    with tf.control_dependencies(update_ops):
+        train_op = tf.train.AdamOptimizer().minimize(loss, tf.train.get_global_step())
+    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+""",
+            lines=[7],
+        ),
+    ]
+
+    def check(self, ctx: RuleContext) -> None:
+        info = ctx.info
+        if not any(body_builds_keras_bn(b) for b in info.bodies.values()):
+            return
+        if not any(is_step(ev) for ev in info.all_events()) or not graph_mode(info) or _reads_keras_updates(info.module):
+            return
+        flags = _training_args(info)
+        if flags and all(isinstance(v, cst.Name) and v.value == "False" for v in flags):
+            return
+        keras_line = next(
+            ctx.line_of(ev.node) for ev in info.all_events()
+            if any(s.kind == "keras" for s in ev.sites) or is_keras_app_with_bn(ev.callee)
+        )
+        extra = "" if flags else (
+            "; the Keras BN calls also pass no `training=`, so in a TF1 graph they follow "
+            "K.learning_phase() (0 unless fed) and run in inference mode"
+        )
+        for ev in info.all_events():
+            if is_update_collection_call(info, ev.node):
+                ctx.report(
+                    ev.node,
+                    f"the BN layers here are Keras layers (line {keras_line}), whose updates never enter "
+                    "UPDATE_OPS: this list is empty (or misses them), so their moving mean/variance never "
+                    f"update; depend on `model.updates` / `layer.updates` instead{extra}",
+                )

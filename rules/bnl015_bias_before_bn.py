@@ -1,0 +1,125 @@
+"""BNL015 (info, opt-in): a conv/dense bias feeding straight into BN, which cancels it."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bnlint.analysis import arg, kwarg
+from bnlint.diagnostics import Fix
+from bnlint.fixes import insert_keyword
+from bnlint.patterns import bn_feeds, replace_node
+from bnlint.rule import Invalid, Rule, RuleContext
+
+# Layers with a bias (use_bias=True by default) and an ``activation`` argument.
+BIASED = {"tf.layers." + n for n in ("conv1d", "conv2d", "conv3d", "dense", "separable_conv1d", "separable_conv2d",
+                                     "conv2d_transpose", "conv3d_transpose")} | {
+    "keras.layers." + n for n in ("Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
+                                  "Dense", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv2D",
+                                  "Conv2DTranspose", "Conv3DTranspose")}
+
+
+def _is(expr, value: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == value
+
+
+def _bias_on(call: cst.Call) -> bool:
+    use_bias = kwarg(call, "use_bias")
+    return use_bias is None or _is(use_bias, "True")
+
+
+def _linear(call: cst.Call) -> bool:
+    act = kwarg(call, "activation")
+    return act is None or _is(act, "None") or (isinstance(act, cst.SimpleString) and act.evaluated_value == "linear")
+
+
+class BiasBeforeBN(Rule):
+    """Notes a `tf.layers`/Keras conv or dense layer with its bias on (the default) and no
+    activation whose output goes straight into a BN layer that centres (`center=True`, the
+    default)."""
+
+    code = "BNL015"
+    name = "bias-before-bn"
+    summary = "Conv/dense bias right before BN: BN subtracts the mean, so the bias is a wasted parameter"
+    severity = "info"
+    default_enabled = False
+    fix_safety = "unsafe"
+    why = """
+    BN subtracts the batch mean, which removes any constant per-channel offset the previous layer
+    adds; BN's own `beta` provides the shift. The bias therefore receives zero gradient in
+    expectation, costs memory and a checkpoint slot, and (with weight decay) only adds noise.
+    """
+    example = """
+    x = tf.layers.conv2d(x, 64, 3)                          # BNL015: use_bias defaults to True
+    x = tf.layers.batch_normalization(x, training=training)
+    """
+    fix_doc = """
+    Pass `use_bias=False` to the layer before BN. Unsafe: the variable set changes, so existing
+    checkpoints no longer load without a mapping.
+    """
+    VALID = [
+        """
+import tensorflow as tf
+def block(x, training):
+    x = tf.layers.conv2d(x, 64, 3, use_bias=False)
+    return tf.layers.batch_normalization(x, training=training)
+""",
+        """
+import tensorflow as tf
+def block(x, training):
+    x = tf.layers.conv2d(x, 64, 3, activation=tf.nn.relu)
+    return tf.layers.batch_normalization(x, training=training)
+""",
+        """
+import tensorflow as tf
+def block(x, training):
+    x = tf.layers.dense(x, 64)
+    return tf.layers.batch_normalization(x, center=False, training=training)
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import tensorflow as tf
+def block(x, training):
+    x = tf.layers.conv2d(x, 64, 3, padding="same")
+    return tf.nn.relu(tf.layers.batch_normalization(x, training=training))
+""",
+            lines=[3],
+            expected_fix="""
+import tensorflow as tf
+def block(x, training):
+    x = tf.layers.conv2d(x, 64, 3, padding="same", use_bias=False)
+    return tf.nn.relu(tf.layers.batch_normalization(x, training=training))
+""",
+        ),
+        Invalid(
+            """
+from tensorflow import keras
+model = keras.Sequential([
+    keras.layers.Dense(128, input_shape=(20,)),
+    keras.layers.BatchNormalization(),
+    keras.layers.Activation("relu"),
+])
+""",
+            lines=[3],
+        ),
+    ]
+
+    def check(self, ctx: RuleContext) -> None:
+        info = ctx.info
+        for feed in bn_feeds(info):
+            if feed.layer not in BIASED or not _bias_on(feed.layer_call) or not _linear(feed.layer_call):
+                continue
+            if _is(kwarg(feed.bn, "center"), "False"):
+                continue
+            if any(a.star for a in feed.layer_call.args):
+                continue
+            use_bias = kwarg(feed.layer_call, "use_bias")
+            edit = replace_node(info, use_bias, "False") if use_bias is not None else \
+                insert_keyword(info, feed.layer_call, "use_bias", "False")
+            ctx.report(
+                feed.layer_call,
+                f"`{feed.layer}` adds a bias that the BN right after it (line {ctx.line_of(feed.bn)}) subtracts "
+                "again with the batch mean (BN's beta is the shift): pass use_bias=False",
+                fix=Fix("Drop the bias before BN", (edit,), applicability="unsafe"),
+            )

@@ -1,0 +1,98 @@
+"""BNL021: a Keras BN layer constructed inside a training step (new variables every step)."""
+
+from __future__ import annotations
+
+from bnlint.patterns import in_tape
+from bnlint.rule import Invalid, Rule, RuleContext
+
+
+def _called_in_tape(project, body, depth: int = 0) -> bool:
+    """Some call chain into this function starts inside a GradientTape block."""
+    if depth >= 4 or not body.is_function():
+        return False
+    return any(in_tape(c) or _called_in_tape(project, c.body, depth + 1) for c in project.callers.get(body.key, []))
+
+
+def _loop_with_tape(ev) -> bool:
+    """Constructed in a loop whose body also runs a GradientTape (a training loop)."""
+    return any(loop in other.loops for loop in ev.loops for other in ev.body.events if in_tape(other))
+
+
+class KerasBNCreatedPerStep(Rule):
+    """Finds `tf.keras.layers.BatchNormalization(...)` constructed inside a `GradientTape` block, in
+    a function called (through any chain) from inside one, or in a loop whose body runs one,
+    instead of once (in `__init__`/`build`, or when the model is built)."""
+
+    code = "BNL021"
+    name = "keras-bn-created-per-step"
+    summary = "Keras BN layer constructed inside the training step: new, untrained variables every step"
+    why = """
+    Every construction creates a new layer with new gamma/beta and fresh moving statistics
+    (mean 0, variance 1). Built inside the step, the optimizer updates a layer that is thrown away,
+    the moving averages are reset every step, and inference uses yet another fresh layer. Inside
+    `tf.function` it fails on the second trace ("tf.function only supports singleton
+    tf.Variables created on the first call").
+    """
+    example = """
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            h = tf.keras.layers.BatchNormalization()(dense(x), training=True)   # BNL021
+    """
+    fix_doc = """
+    Create the layer once (in the model's `__init__`, or next to the model) and call that object
+    in the step. No automatic fix.
+    """
+    VALID = [
+        """
+import tensorflow as tf
+bn = tf.keras.layers.BatchNormalization()
+dense = tf.keras.layers.Dense(4)
+def train_step(x, opt):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(bn(dense(x), training=True))
+    variables = dense.trainable_variables + bn.trainable_variables
+    opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+""",
+        """
+import tensorflow as tf
+def build_model():
+    inputs = tf.keras.Input((4,))
+    return tf.keras.Model(inputs, tf.keras.layers.BatchNormalization()(inputs))
+model = build_model()
+def train_step(x, opt):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x, training=True))
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+""",
+    ]
+    INVALID = [
+        Invalid(
+            """
+import tensorflow as tf
+dense = tf.keras.layers.Dense(4)
+def forward(x):
+    return tf.keras.layers.BatchNormalization()(dense(x), training=True)
+def train_step(x, opt):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(forward(x))
+    opt.apply_gradients(zip(tape.gradient(loss, dense.trainable_variables), dense.trainable_variables))
+""",
+            lines=[4],
+        ),
+    ]
+
+    def check(self, ctx: RuleContext) -> None:
+        for body in ctx.info.bodies.values():
+            step = None
+            for ev in body.events:
+                if not (ev.callee and ev.callee.startswith("keras.layers.") and any(s.kind == "keras" for s in ev.sites)):
+                    continue
+                if step is None:
+                    step = _called_in_tape(ctx.project, body)
+                if in_tape(ev) or step or _loop_with_tape(ev):
+                    ctx.report(
+                        ev.node,
+                        f"`{ctx.info.module.code_for_node(ev.node.func)}` is constructed inside the training step: "
+                        "each step gets a new BN layer with fresh gamma/beta and moving statistics, so nothing "
+                        "it learns survives the step; create the layer once and call it here",
+                    )
