@@ -17,6 +17,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from bnlint import tfnames
+from bnlint.cstwalk import NodeIndex, postorder, walk
 
 # A training-flag value as far as static analysis can tell:
 #   ("const", bool)   a literal (None counts as False: no training BN)
@@ -134,16 +135,10 @@ _TOWER_WORDS = re.compile(r"gpu|device|tower|clone|replica", re.I)
 def names_in(node) -> set:
     """Every bare Name used inside a node (or list of nodes)."""
     found = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    if isinstance(node, (list, tuple)):
-        for n in node:
-            n.visit(_V())
-    elif node is not None:
-        node.visit(_V())
+    for root in node if isinstance(node, (list, tuple)) else ([node] if node is not None else []):
+        for n in walk(root):
+            if type(n) is cst.Name:
+                found.add(n.value)
     return found
 
 
@@ -289,7 +284,7 @@ def _module_dotted(node) -> Optional[str]:
 
 
 def _collect_imports(info: ModuleInfo) -> None:
-    class _V(cst.CSTVisitor):
+    class _V:
         def visit_Import(self, node: cst.Import) -> None:
             for alias in node.names:
                 full = _module_dotted(alias.name)
@@ -326,31 +321,26 @@ def _collect_imports(info: ModuleInfo) -> None:
                 if resolved is not None and dotted(node.value) is not None:
                     info.aliases[local] = resolved if not resolved.startswith("tf") else "tensorflow" + resolved[2:]
 
-    info.module.visit(_V())
+    visitor = _V()
+    # Imports and aliases are statements: walk statements only, never into expressions.
+    for node in walk(info.module, prune=lambda n: isinstance(n, cst.BaseSmallStatement) or isinstance(n, cst.BaseExpression)):
+        t = type(node)
+        if t is cst.Import:
+            visitor.visit_Import(node)
+        elif t is cst.ImportFrom:
+            visitor.visit_ImportFrom(node)
+        elif t is cst.Assign:
+            visitor.visit_Assign(node)
 
 
 # --- the ordered walk -------------------------------------------------------------------------------
 
 
-class _CallCollector(cst.CSTVisitor):
-    """Calls of an expression in evaluation order (inner calls first); skips nested defs/lambdas."""
-
-    def __init__(self) -> None:
-        self.calls: List[cst.Call] = []
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def leave_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-
 def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
+    """Calls of an expression in evaluation order (inner calls first); lambdas are not entered."""
     if node is None:
         return []
-    c = _CallCollector()
-    node.visit(c)
-    return c.calls
+    return [n for n in postorder(node, prune=lambda n: type(n) is cst.Lambda) if type(n) is cst.Call]
 
 
 def _target_names(target) -> List[str]:
@@ -584,19 +574,10 @@ class _Walker:
         if _TOWER_WORDS.search(cst.Module([]).code_for_node(loop.iter)):
             return True
         info = self.info
-
-        class _V(cst.CSTVisitor):
-            found = False
-
-            def visit_FunctionDef(self, node) -> bool:
-                return False
-
-            def visit_WithItem(self, node: cst.WithItem) -> None:
-                if isinstance(node.item, cst.Call) and info.resolve(node.item.func) in tfnames.DEVICE:
-                    _V.found = True
-
-        loop.body.visit(_V())
-        return _V.found
+        for node in walk(loop.body, prune=lambda n: isinstance(n, (cst.FunctionDef, cst.ClassDef))):
+            if type(node) is cst.WithItem and isinstance(node.item, cst.Call) and info.resolve(node.item.func) in tfnames.DEVICE:
+                return True
+        return False
 
 
 def const_flag(body: Body, expr: Optional[cst.BaseExpression]) -> Flag:

@@ -23,12 +23,12 @@ DEFAULT_EXCLUDE = [
     "site-packages", "__pypackages__",
 ]
 
-# A file can matter only if it mentions BN, update ops, an optimizer step or a Keras training
-# idiom. Files importing a module that defines BN-building functions are pulled in by
-# ``_import_closure`` (a helper `bn()` in ops.py makes every caller of it relevant).
+# Every rule needs BN layers (or the learning phase / hand-rolled BN) in play, so a file can
+# matter only if it mentions one; an optimizer step alone is not enough. Files importing a
+# module whose functions build BN layers are pulled in by ``build_modules`` (a helper `bn()` in
+# ops.py makes every caller of it relevant).
 _RELEVANT = re.compile(
-    rb"batch_norm|BatchNorm|UPDATE_OPS|update_ops|minimize|apply_gradients|compute_gradients"
-    rb"|normalizer_fn|learning_phase|GradientTape|moments\(|applications\.|SyncBatch"
+    rb"batch_norm|BatchNorm|normalizer_fn|SyncBatch|learning_phase|\.moments\(|applications\."
 )
 _IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()]+)|import\s+([\w., ]+))", re.M)
 
@@ -163,10 +163,19 @@ def parse(src: SourceFile, modname: str):
             return ModuleInfo(module, src.path, modname, python2=True)
         except (cst.ParserSyntaxError, RecursionError):
             pass
-    msg = str(first).strip().splitlines()
-    reason = msg[0] if msg else "syntax error"
+    # CPython's own message and position are what users know from tracebacks; libcst's are not.
+    row, col = getattr(first, "raw_line", 1), getattr(first, "raw_column", 0) + 1
+    lines = str(first).strip().splitlines()
+    reason = lines[0] if lines else "invalid syntax"
+    try:
+        compile(src.text, src.path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        reason = exc.msg or reason
+        row, col = exc.lineno or row, exc.offset or col
+    except (ValueError, RecursionError, MemoryError):
+        pass
     err = SourceError(f"syntax error: {reason}")
-    err.row, err.col = getattr(first, "raw_line", 1), getattr(first, "raw_column", 0) + 1  # type: ignore[attr-defined]
+    err.row, err.col = row, col  # type: ignore[attr-defined]
     raise err
 
 

@@ -8,6 +8,7 @@ from typing import List, Optional
 import libcst as cst
 
 from bnlint import tfnames
+from bnlint.cstwalk import iter_children
 from bnlint.analysis import Body, CallEvent, ModuleInfo, calls_in, dotted, names_in
 from bnlint.project import Project
 
@@ -53,24 +54,21 @@ def classify_updates(body: Body, expr: Optional[cst.BaseExpression], order: Opti
 
 
 def _leaf_refs(expr: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """Names and outermost attributes an expression reads (call arguments and receivers included)."""
     out: List[cst.BaseExpression] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute):
             out.append(node)
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
+        elif isinstance(node, cst.Name):
             out.append(node)
-
-        def visit_Call(self, node: cst.Call) -> bool:
-            for a in node.args:
-                a.value.visit(self)
+        elif isinstance(node, cst.Call):
+            stack.extend(a.value for a in node.args)
             if isinstance(node.func, cst.Attribute):
-                node.func.value.visit(self)
-            return False
-
-    expr.visit(_V())
+                stack.append(node.func.value)
+        else:
+            stack.extend(iter_children(node))
     return out
 
 
