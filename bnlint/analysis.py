@@ -423,7 +423,7 @@ class _Walker:
         elif isinstance(stmt, cst.If):
             self._events(body, stmt.test, stmt, stmt, ctx, loops, guards, conds, ())
             g = guards
-            if isinstance(stmt.test, cst.Name) and stmt.test.value in body.params:
+            if isinstance(stmt.test, cst.Name) and (stmt.test.value in body.params or stmt.test.value in body.defaults):
                 g = guards | {stmt.test.value}
             w(body, self._block(stmt.body), ctx, loops, g, conds + (stmt.test,))
             orelse = stmt.orelse

@@ -88,8 +88,8 @@ def _offset(starts: List[int], text: str, loc: Location) -> int:
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     """Apply non-overlapping edits (positions refer to ``text``)."""
     starts = _offsets(text)
-    spans = sorted(((_offset(starts, text, e.location), _offset(starts, text, e.end_location), e.content) for e in edits),
-                   key=lambda s: (s[0], s[1]))
+    spans = sorted(((_offset(starts, text, e.location), _offset(starts, text, e.end_location), e.content)
+                    for e in edits), key=lambda s: (s[0], s[1]))
     out, pos = [], 0
     for start, end, content in spans:
         if start < pos or end < start:
@@ -146,8 +146,46 @@ def _compiles(text: str, path: str) -> bool:
         return False
 
 
+def _stems_imported(info) -> set:
+    out = set()
+    for ref in info.local_imports.values():
+        mod = ref[1].strip(".")
+        if mod:
+            out.add(mod.split(".")[-1])
+        if ref[0] == "symbol":
+            out.add(ref[2])  # ``from pkg import models`` may import a module
+    return out
+
+
+def context_modules(info, infos: Sequence) -> list:
+    """The modules whose facts can change ``info``'s findings: what it imports (transitively, for
+    the helpers' BN summaries) and what imports it (two levels, for callers of its functions).
+    Re-linting against these instead of the whole tree keeps fixing fast on large trees."""
+    stem = lambda i: i.modname.split(".")[-1]  # noqa: E731
+    imports = {id(i): _stems_imported(i) for i in infos}
+    by_stem: Dict[str, list] = {}
+    for i in infos:
+        by_stem.setdefault(stem(i), []).append(i)
+    chosen = {id(info): info}
+    todo = [info]
+    while todo:  # imported modules, transitively
+        cur = todo.pop()
+        for name in imports.get(id(cur), ()):
+            for dep in by_stem.get(name, []):
+                if id(dep) not in chosen:
+                    chosen[id(dep)] = dep
+                    todo.append(dep)
+    targets = {stem(info)}
+    for _ in range(2):  # importers, and their importers
+        new = [i for i in infos if id(i) not in chosen and imports[id(i)] & targets]
+        for i in new:
+            chosen[id(i)] = i
+        targets = {stem(i) for i in new}
+    return [i for i in chosen.values() if i is not info]
+
+
 class Relinter:
-    """Lints new versions of one file in the context of the run's other modules."""
+    """Lints new versions of one file in the context of the modules that matter to it."""
 
     def __init__(self, src: SourceFile, modname: str, others: Sequence, settings: Settings):
         self.src, self.modname, self.others, self.settings = src, modname, list(others), settings
@@ -170,7 +208,9 @@ def fix_text(src: SourceFile, diags: Sequence[Diagnostic], relint, unsafe: bool)
     """Fix one file's text to fixpoint; raise FixError when a check fails."""
     result = FileFix(path=src.path, original=src, text=src.text, remaining=list(diags))
     text, current = src.text, list(diags)
-    original_counts = Counter(d.code for d in diags)
+    # The re-linter may see a smaller project than the run did (see context_modules): counts
+    # before fixing are the larger of both views, so a finding only one view has cannot fail a check.
+    original_counts = Counter(d.code for d in diags) | Counter(d.code for d in relint(src.text))
     compiled_before = _compiles(src.text, src.path)
     applied: List[Diagnostic] = []
     for _ in range(MAX_ITERATIONS):
@@ -182,7 +222,8 @@ def fix_text(src: SourceFile, diags: Sequence[Diagnostic], relint, unsafe: bool)
         if compiled_before and not _compiles(new_text, src.path):
             raise FixError("the fixed source is not valid Python")
         new_diags = relint(new_text)
-        before, after, fixed = Counter(d.code for d in current), Counter(d.code for d in new_diags), Counter(d.code for d in chosen)
+        before = original_counts if not applied else Counter(d.code for d in current)
+        after, fixed = Counter(d.code for d in new_diags), Counter(d.code for d in chosen)
         for code, n in fixed.items():
             if after[code] > before[code] - n:
                 d = next(d for d in chosen if d.code == code)
@@ -191,13 +232,12 @@ def fix_text(src: SourceFile, diags: Sequence[Diagnostic], relint, unsafe: bool)
         text, current = new_text, new_diags
     else:
         raise FixError(f"fixes did not converge after {MAX_ITERATIONS} rounds")
-    # Final checks on the result as a whole: no fixed finding is back, and fixing it again is a no-op.
+    # The loop ended because linting the result offers no fix to apply: running the fixer on its
+    # own output changes nothing (idempotence). No fixed finding may be back at the end either.
     final = Counter(d.code for d in current)
     for code, n in Counter(d.code for d in applied).items():
         if final[code] > original_counts[code] - n:
             raise FixError(f"{code} is reported again after fixing")
-    if text != src.text and select_fixes(relint(text), unsafe):
-        raise FixError("fixing the fixed source would change it again (not idempotent)")
     result.text, result.applied, result.remaining = text, applied, current
     return result
 
@@ -262,6 +302,15 @@ def fix_paths(paths: Sequence[str], settings: Settings, write: bool = True) -> F
     return fix_result(result, settings, write)
 
 
+def _parse(src: SourceFile):
+    from bnlint.engine import module_name, parse
+
+    try:
+        return parse(src, module_name(src.path, os.path.dirname(src.path) or "."))
+    except SourceError:
+        return None
+
+
 def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
     run = FixRun(result=result)
     unsafe = bool(settings.unsafe_fixes)
@@ -273,10 +322,12 @@ def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
     for path, diags in by_file.items():
         src = result.sources.get(path)
         info = infos.get(path)
+        if info is None and src is not None:  # a run that did not keep its parsed modules
+            info = _parse(src)
         if src is None or info is None or info.python2 or not applicable(diags, unsafe):
             remaining.extend(diags)
             continue
-        relint = Relinter(src, info.modname, [i for i in result.infos if i is not info], settings)
+        relint = Relinter(src, info.modname, context_modules(info, result.infos), settings)
         try:
             ff = fix_text(src, diags, relint, unsafe)
             data = src.encode(ff.text)
@@ -284,7 +335,8 @@ def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
                 write_atomic(path, data, src.raw)
                 ff.written = True
         except (FixError, UnicodeEncodeError, OSError) as exc:
-            reason = str(exc) if not isinstance(exc, UnicodeEncodeError) else f"the fix cannot be encoded as {src.encoding}"
+            reason = (f"the fix cannot be encoded as {src.encoding}" if isinstance(exc, UnicodeEncodeError)
+                      else str(exc))
             ff = FileFix(path=path, original=src, text=src.text, remaining=list(diags), error=reason)
         run.files.append(ff)
         remaining.extend(ff.remaining)

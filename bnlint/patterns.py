@@ -20,14 +20,13 @@ from bnlint.analysis import (
     CallEvent,
     ModuleInfo,
     arg,
-    calls_in,
-    const_flag,
     dotted,
     has_star_kwargs,
     kwarg,
     literal_string,
     names_in,
 )
+from bnlint.cstwalk import iter_children, walk
 from bnlint.diagnostics import Edit, Location
 from bnlint.project import call_arg
 from bnlint.updates import is_step
@@ -122,14 +121,6 @@ def flag_omitted(ev: CallEvent) -> bool:
     return not argscope_sets(ev, creator.flag or "")
 
 
-def bn_number(ev: CallEvent, names: Tuple[str, ...], pos: Optional[int]) -> Optional[cst.BaseExpression]:
-    for n in names:
-        v = kwarg(ev.node, n)
-        if v is not None:
-            return v
-    return arg(ev.node, None, pos) if pos is not None else None
-
-
 # --- reachability ---------------------------------------------------------------------------------
 
 
@@ -142,6 +133,15 @@ def trains_here(body: Body) -> bool:
     return any(is_step(ev) for ev in body.events) or _has_tape(body)
 
 
+_HAS_STEP: "weakref.WeakKeyDictionary[ModuleInfo, bool]" = weakref.WeakKeyDictionary()
+
+
+def module_has_step(info: ModuleInfo) -> bool:
+    if info not in _HAS_STEP:
+        _HAS_STEP[info] = any(is_step(ev) for ev in info.all_events())
+    return _HAS_STEP[info]
+
+
 def reaches_training(project, body: Body, depth: int = 5) -> bool:
     """The module of ``body`` (or of a caller, transitively) builds an optimizer step."""
     seen = set()
@@ -152,7 +152,7 @@ def reaches_training(project, body: Body, depth: int = 5) -> bool:
             if b.key in seen:
                 continue
             seen.add(b.key)
-            if any(is_step(ev) for ev in b.module.all_events()):
+            if module_has_step(b.module):
                 return True
             nxt.extend(c.body for c in project.callers.get(b.key, []))
         todo = nxt
@@ -236,14 +236,18 @@ def body_of_function(info: ModuleInfo, node: cst.FunctionDef) -> Optional[Body]:
     return None
 
 
-def class_of(body: Body) -> Optional[cst.ClassDef]:
-    if body.class_name is None:
-        return None
-    return body.module.classes.get(body.class_name)
+_SELF: "weakref.WeakKeyDictionary[ModuleInfo, Dict[str, dict]]" = weakref.WeakKeyDictionary()
 
 
 def self_assignments(info: ModuleInfo, class_name: str) -> Dict[str, List[Tuple[Body, cst.BaseExpression]]]:
     """``self.attr = value`` in the methods of a class: attr -> [(method body, value)]."""
+    cache = _SELF.setdefault(info, {})
+    if class_name not in cache:
+        cache[class_name] = _self_assignments(info, class_name)
+    return cache[class_name]
+
+
+def _self_assignments(info: ModuleInfo, class_name: str) -> Dict[str, List[Tuple[Body, cst.BaseExpression]]]:
     cls = info.classes.get(class_name)
     out: Dict[str, List[Tuple[Body, cst.BaseExpression]]] = {}
     if cls is None:
@@ -255,17 +259,13 @@ def self_assignments(info: ModuleInfo, class_name: str) -> Dict[str, List[Tuple[
         if body is None:
             continue
 
-        class _V(cst.CSTVisitor):
-            def visit_FunctionDef(self, node) -> bool:
-                return node is item
-
-            def visit_Assign(self, node: cst.Assign) -> None:
-                for t in node.targets:
-                    tgt = t.target
-                    if isinstance(tgt, cst.Attribute) and isinstance(tgt.value, cst.Name) and tgt.value.value == "self":
-                        out.setdefault(tgt.attr.value, []).append((body, node.value))
-
-        item.visit(_V())
+        for node in walk(item, prune=lambda n: isinstance(n, (cst.FunctionDef, cst.ClassDef))):
+            if not isinstance(node, cst.Assign):
+                continue
+            for t in node.targets:
+                tgt = t.target
+                if isinstance(tgt, cst.Attribute) and isinstance(tgt.value, cst.Name) and tgt.value.value == "self":
+                    out.setdefault(tgt.attr.value, []).append((body, node.value))
     return out
 
 
@@ -323,11 +323,23 @@ def body_builds_keras_bn(body: Body) -> bool:
     return any(any(s.kind == "keras" for s in ev.sites) or is_keras_app_with_bn(ev.callee) for ev in body.events)
 
 
+_MODEL_MEMO: "weakref.WeakKeyDictionary[object, Dict[tuple, bool]]" = weakref.WeakKeyDictionary()
+
+
 def model_has_bn(project, body: Body, expr: Optional[cst.BaseExpression], order: Optional[int] = None, depth: int = 0) -> bool:
     """Whether ``expr`` (a callee such as ``model``, ``self.net``, ``self``) is a Keras model or
     layer that certainly contains BatchNormalization."""
     if expr is None or depth > 6:
         return False
+    memo = _MODEL_MEMO.setdefault(project, {})
+    key = (id(body), id(expr), order)
+    if key not in memo:
+        memo[key] = False  # a cycle (model passed around in a loop of calls) answers False
+        memo[key] = _model_has_bn(project, body, expr, order, depth)
+    return memo[key]
+
+
+def _model_has_bn(project, body: Body, expr: cst.BaseExpression, order: Optional[int], depth: int) -> bool:
     info = body.module
     if isinstance(expr, cst.Name):
         name = expr.value
@@ -360,7 +372,7 @@ def model_has_bn(project, body: Body, expr: Optional[cst.BaseExpression], order:
                 return any(model_has_bn(project, body, e.value, None, depth + 1) for e in layers.elements)
             return False
         if callee in _MODEL:
-            return body_builds_keras_bn(body)
+            return _uses_bn_model(project, body, depth)
         if callee in _CLONE:
             return model_has_bn(project, body, arg(expr, "model", 0), None, depth + 1)
         if isinstance(expr.func, cst.Name):
@@ -370,24 +382,59 @@ def model_has_bn(project, body: Body, expr: Optional[cst.BaseExpression], order:
         ev = event_of(info, expr)
         if ev is not None:
             tgt = project.target(ev)
-            if tgt is not None and (any(s.kind == "keras" for s in tgt.summary) or body_builds_keras_bn(tgt)):
+            if tgt is not None and tgt is not body and (
+                    any(s.kind == "keras" for s in tgt.summary) or _uses_bn_model(project, tgt, depth)):
                 return True
     return False
 
 
+def _uses_bn_model(project, body: Body, depth: int) -> bool:
+    """The function builds Keras BN layers, or applies a model/layer that contains BN (a functional
+    model around a pretrained base: ``x = base(inputs)``)."""
+    if body_builds_keras_bn(body):
+        return True
+    return any(model_call(project, ev) is not None and model_has_bn(project, body, ev.node.func, ev.order, depth + 1)
+               for ev in body.events)
+
+
+@dataclass
+class ModuleIndex:
+    """One pass over the whole module (lambdas included), for questions about every occurrence."""
+
+    name_counts: Dict[str, int]
+    attributes: set
+    method_calls: Dict[Tuple[str, str], List[cst.Call]]
+    replica_products: List[Tuple[cst.BaseExpression, cst.BinaryOperation]]  # N * x.num_replicas_in_sync
+
+
+_INDEX: "weakref.WeakKeyDictionary[ModuleInfo, ModuleIndex]" = weakref.WeakKeyDictionary()
+
+
+def module_index(info: ModuleInfo) -> ModuleIndex:
+    index = _INDEX.get(info)
+    if index is not None:
+        return index
+    index = ModuleIndex({}, set(), {}, [])
+    for n in walk(info.module):
+        if isinstance(n, cst.Name):
+            index.name_counts[n.value] = index.name_counts.get(n.value, 0) + 1
+        elif isinstance(n, cst.Attribute):
+            index.attributes.add(n.attr.value)
+        elif isinstance(n, cst.Call):
+            f = n.func
+            if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name):
+                index.method_calls.setdefault((f.value.value, f.attr.value), []).append(n)
+        elif isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Multiply):
+            for a, b in ((n.left, n.right), (n.right, n.left)):
+                if isinstance(b, cst.Attribute) and b.attr.value == "num_replicas_in_sync":
+                    index.replica_products.append((a, n))
+    _INDEX[info] = index
+    return index
+
+
 def method_calls(info: ModuleInfo, receiver: str, method: str) -> List[cst.Call]:
     """Every ``receiver.method(...)`` call in the module, lambdas included."""
-    out: List[cst.Call] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            f = node.func
-            if isinstance(f, cst.Attribute) and f.attr.value == method and isinstance(f.value, cst.Name) \
-                    and f.value.value == receiver:
-                out.append(node)
-
-    info.module.visit(_V())
-    return out
+    return module_index(info).method_calls.get((receiver, method), [])
 
 
 # --- contexts -------------------------------------------------------------------------------------
@@ -406,20 +453,15 @@ def trained_models(body: Body) -> set:
     def collect(node, depth=0):
         if node is None or depth > 3:
             return
-
-        class _V(cst.CSTVisitor):
-            def visit_Attribute(self, n: cst.Attribute) -> None:
-                if n.attr.value in ("trainable_variables", "trainable_weights"):
-                    text = dotted(n.value)
-                    if text:
-                        out.add(text)
-
-            def visit_Name(self, n: cst.Name) -> None:
+        for n in walk(node):
+            if isinstance(n, cst.Attribute) and n.attr.value in ("trainable_variables", "trainable_weights"):
+                text = dotted(n.value)
+                if text:
+                    out.add(text)
+            elif isinstance(n, cst.Name):
                 for _, v in body.assigned.get(n.value, []):
                     if v is not node:
                         collect(v, depth + 1)
-
-        node.visit(_V())
 
     for ev in body.events:
         if ev.method in ("gradient", "minimize", "apply_gradients", "compute_gradients"):
@@ -428,14 +470,15 @@ def trained_models(body: Body) -> set:
     return out
 
 
-def model_call(ev: CallEvent) -> Optional[str]:
+def model_call(project, ev: CallEvent) -> Optional[str]:
     """``model(x)``, ``self.net(x)``, ``self(x)``: the called object's text, for calls that are not
-    TensorFlow API functions or local functions."""
-    if ev.callee is not None or ev.local is not None and ev.local[0] == "func":
+    TensorFlow API functions or functions/methods of the linted code."""
+    if ev.callee is not None or project.target(ev) is not None:
         return None
     func = ev.node.func
-    if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
-                                       and func.value.value == "self"):
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
         return dotted(func)
     return None
 
@@ -460,46 +503,33 @@ class TrainableSet:
 
 def trainable_sets(info: ModuleInfo) -> List[TrainableSet]:
     out: List[TrainableSet] = []
+    nested = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+    def visit(node, body: Body, loop: Optional[str]) -> None:
+        if isinstance(node, nested):
+            return
+        if isinstance(node, cst.For):
+            visit(node.iter, body, loop)
+            inner = code(node.iter)
+            for child in iter_children(node.body):
+                visit(child, body, inner)
+            if node.orelse is not None:
+                visit(node.orelse, body, loop)
+            return
+        if isinstance(node, cst.Assign):
+            for t in node.targets:
+                tgt = t.target
+                if isinstance(tgt, cst.Attribute) and tgt.attr.value == "trainable" and dotted(tgt.value):
+                    v = node.value
+                    value = v.value == "True" if isinstance(v, cst.Name) and v.value in ("True", "False") else None
+                    out.append(TrainableSet(node, dotted(tgt.value), value, body, loop))
+        for child in iter_children(node):
+            visit(child, body, loop)
+
     for body in info.bodies.values():
         node = body.node
-        stmts = node.body if isinstance(node, cst.Module) else node.body
-
-        class _V(cst.CSTVisitor):
-            loops: List[str] = []
-
-            def visit_FunctionDef(self, n) -> bool:
-                return False
-
-            def visit_ClassDef(self, n) -> bool:
-                return False
-
-            def visit_Lambda(self, n) -> bool:
-                return False
-
-            def visit_For(self, n: cst.For) -> None:
-                self.loops.append(code(n.iter))
-
-            def leave_For(self, n: cst.For) -> None:
-                self.loops.pop()
-
-            def visit_Assign(self, n: cst.Assign) -> None:
-                for t in n.targets:
-                    tgt = t.target
-                    if isinstance(tgt, cst.Attribute) and tgt.attr.value == "trainable":
-                        text = dotted(tgt.value)
-                        if text is None:
-                            continue
-                        v = n.value
-                        value = v.value == "True" if isinstance(v, cst.Name) and v.value in ("True", "False") else None
-                        out.append(TrainableSet(n, text, value, body, self.loops[-1] if self.loops else None))
-
-        visitor = _V()
-        visitor.loops = []
-        if isinstance(stmts, (list, tuple)):
-            for st in stmts:
-                st.visit(visitor)
-        else:
-            stmts.visit(visitor)
+        for child in (node.body if isinstance(node, cst.Module) else iter_children(node.body)):
+            visit(child, body, None)
     return out
 
 
@@ -594,18 +624,13 @@ def flag_key(info: ModuleInfo, placeholders: Dict[str, tuple], key: cst.BaseExpr
 def _name_tokens(node) -> Iterator[str]:
     """Names and attribute components in an expression (``mnist.test.images`` -> mnist, test, images)."""
     found: List[str] = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
+    for n in walk(node) if node is not None else ():
+        if isinstance(n, cst.Name):
             found.append(n.value)
-
-        def visit_SimpleString(self, n: cst.SimpleString) -> None:
-            s = literal_string(n)
-            if s:
-                found.append(s)
-
-    if node is not None:
-        node.visit(_V())
+        elif isinstance(n, cst.SimpleString):
+            text = literal_string(n)
+            if text:
+                found.append(text)
     return iter(found)
 
 
@@ -639,9 +664,9 @@ def eval_run_reason(ev: CallEvent, pairs) -> Optional[str]:
         if evalish_data_name(tok):
             return f"it fetches `{tok}`"
     for _, value in pairs:
-        for tok in _name_tokens(value):
-            if evalish_data_name(tok):
-                return f"it feeds `{tok}`"
+        if any(evalish_data_name(tok) for tok in _name_tokens(value)):
+            text = code(value)
+            return f"it feeds `{text if len(text) <= 40 else text[:37] + '...'}`"
     for loop in ev.loops:
         it = getattr(loop.node, "iter", None)
         for tok in _name_tokens(it):
@@ -674,12 +699,6 @@ KERAS_CONV_LAYERS = {
 }
 KERAS_ACTIVATIONS = {"keras.layers.Activation", "keras.layers.ReLU", "keras.layers.LeakyReLU",
                      "keras.layers.ELU", "keras.layers.PReLU"}
-
-
-def applied_layer(info: ModuleInfo, call: cst.Call) -> Optional[str]:
-    """``Conv2D(8, 3)(x)`` -> "keras.layers.Conv2D" (the layer class of an applied layer)."""
-    ctor = layer_constructor(None, info, call)
-    return ctor[0] if ctor else None
 
 
 def layer_constructor(body: Optional[Body], info: ModuleInfo, call: cst.Call) -> Optional[Tuple[str, cst.Call]]:
@@ -770,7 +789,8 @@ def bn_feeds(info: ModuleInfo, skip_activations: bool = False) -> Iterator[Feed]
             if not isinstance(item, cst.Call) or id(item) in seen or info.resolve(item.func) not in tfnames.BN_CREATORS:
                 continue
             k = i - 1
-            while skip_activations and k >= 0 and isinstance(chain[k], cst.Call) and info.resolve(chain[k].func) in KERAS_ACTIVATIONS:
+            while skip_activations and k >= 0 and isinstance(chain[k], cst.Call) \
+                    and info.resolve(chain[k].func) in KERAS_ACTIVATIONS:
                 k -= 1
             if k >= 0 and isinstance(chain[k], cst.Call):
                 name = info.resolve(chain[k].func)

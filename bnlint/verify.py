@@ -231,7 +231,8 @@ def render_text(v: Verification) -> str:
         out.append(f"fixes could not be applied: {v.fix_error}")
     elif v.applied:
         out.append(f"fixes applied to a copy ({len(v.applied)}):")
-        out += [f"  {d.location.row}:{d.location.column} {d.code} [{d.fix.applicability}] {d.fix.message}" for d in v.applied]
+        out += [f"  {d.location.row}:{d.location.column} {d.code} [{d.fix.applicability}] {d.fix.message}"
+                for d in v.applied]
         out += ["", v.diff.rstrip("\n")]
     else:
         out.append("no fixes to apply: the copy is the original")

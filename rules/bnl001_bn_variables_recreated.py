@@ -343,7 +343,7 @@ def _layers_built_after(project, body, order: int, inside) -> bool:
     ) if body.is_function() else False
 
 
-def _vscopes(ev) -> list:
+def _scope_ctxs(ev) -> list:
     return [c for c in ev.ctx if c.kind == "vscope"]
 
 
@@ -387,7 +387,7 @@ def _second_call_fix(ctx: RuleContext, first, ev) -> Optional[Fix]:
         index = tgt.params.index("reuse") - (1 if tgt.is_method else 0) if "reuse" in tgt.params else None
         if index is None or positional(ev.node, index) is None:
             return Fix(f"Pass `reuse=True` to `{name}`", (insert_keyword(info, ev.node, "reuse", "True"),), "safe")
-    f_scopes, s_scopes = _vscopes(first), _vscopes(ev)
+    f_scopes, s_scopes = _scope_ctxs(first), _scope_ctxs(ev)
     f_named = [c for c in f_scopes if c.scope_name]
     # 2. The first call runs in one named scope: enter it again (or reuse the second's own entry).
     if len(f_scopes) == 1 and f_named and f_named[0].call is not None:
@@ -433,14 +433,16 @@ def _second_call_fix(ctx: RuleContext, first, ev) -> Optional[Fix]:
              wrap_statement(info, stmts[1], f'with {p}.variable_scope("{scope}", reuse={p}.AUTO_REUSE)')]
     if None in edits:
         return None
-    return Fix(f'Build both `{name}` calls in variable_scope("{scope}") (renames their variables)', tuple(edits), "unsafe")
+    return Fix(f'Build both `{name}` calls in variable_scope("{scope}") (renames their variables)',
+               tuple(edits), "unsafe")
 
 
 def _free_scope_name(info, ev) -> str:
     base = ev.node.func.attr.value if isinstance(ev.node.func, cst.Attribute) else \
         ev.node.func.value if isinstance(ev.node.func, cst.Name) else "model"
     used = {c.scope_name for e in info.all_events() for c in e.ctx if c.kind == "vscope" and c.scope_name}
-    used |= {literal_string(arg(e.node, "name_or_scope", 0)) for e in info.all_events() if e.callee in tfnames.VARIABLE_SCOPE}
+    used |= {literal_string(arg(e.node, "name_or_scope", 0))
+             for e in info.all_events() if e.callee in tfnames.VARIABLE_SCOPE}
     name, i = base, 1
     while name in used:
         i += 1

@@ -163,7 +163,7 @@ def model(x, is_training):
     ]
 
     def check(self, ctx: RuleContext) -> None:
-        info, project = ctx.info, ctx.project
+        info = ctx.info
         for body in info.bodies.values():
             param = training_param(body) if body.is_function() else None
             for ev in body.events:
@@ -245,4 +245,3 @@ def model(x, is_training):
                 fix=Fix(f"Pass `{q}={param}`", (insert_keyword(ctx.info, ev.node, q, param),)),
             )
             return
-

@@ -5,23 +5,9 @@ from __future__ import annotations
 import libcst as cst
 
 from bnlint.analysis import kwarg
-from bnlint.patterns import body_builds_keras_bn, graph_mode, is_keras_app_with_bn
+from bnlint.patterns import body_builds_keras_bn, graph_mode, is_keras_app_with_bn, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import is_step, is_update_collection_call
-
-
-def _reads_keras_updates(module: cst.Module) -> bool:
-    """``model.updates`` / ``layer.updates`` / ``get_updates_for``: the code collects Keras updates."""
-    found = False
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            nonlocal found
-            if node.attr.value in ("updates", "get_updates_for", "_updates"):
-                found = True
-
-    module.visit(_V())
-    return found
 
 
 def _training_args(info):
@@ -111,7 +97,9 @@ def model_fn(features, labels, mode):
         info = ctx.info
         if not any(body_builds_keras_bn(b) for b in info.bodies.values()):
             return
-        if not any(is_step(ev) for ev in info.all_events()) or not graph_mode(info) or _reads_keras_updates(info.module):
+        if not any(is_step(ev) for ev in info.all_events()) or not graph_mode(info):
+            return
+        if module_index(info).attributes & {"updates", "get_updates_for", "_updates"}:
             return
         flags = _training_args(info)
         if flags and all(isinstance(v, cst.Name) and v.value == "False" for v in flags):

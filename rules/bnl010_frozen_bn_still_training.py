@@ -125,7 +125,9 @@ def frozen_block(x):
     def _report(self, ctx, ev, how) -> None:
         name = ctx.info.module.code_for_node(ev.node.func)
         true = _true_literal(ev)
-        fix = Fix("Pass False to the frozen BN", (replace_node(ctx.info, true, "False"),), applicability="unsafe") if true is not None else None
+        fix = None
+        if true is not None:
+            fix = Fix("Pass False to the frozen BN", (replace_node(ctx.info, true, "False"),), applicability="unsafe")
         ctx.report(
             ev.node,
             f"`{name}` is frozen with {how} but builds BN in training mode: gradients stop, yet each batch "

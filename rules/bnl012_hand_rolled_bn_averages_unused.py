@@ -3,24 +3,9 @@ are never used."""
 
 from __future__ import annotations
 
-import libcst as cst
-
 from bnlint.analysis import names_in
-from bnlint.patterns import method_calls
+from bnlint.patterns import method_calls, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
-
-
-def _name_count(node: cst.CSTNode, name: str) -> int:
-    count = 0
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            nonlocal count
-            if n.value == name:
-                count += 1
-
-    node.visit(_V())
-    return count
 
 
 class HandRolledBNAveragesUnused(Rule):
@@ -133,7 +118,7 @@ def batch_norm(x):
             if not on_moments:
                 continue
             for a in on_moments:
-                if not a.targets or all(_name_count(info.module, t) <= 1 for t in a.targets):
+                if not a.targets or all(module_index(info).name_counts.get(t, 0) <= 1 for t in a.targets):
                     self._report(ctx, a.node, "the update op returned by `apply` is never used (no "
                                  "control_dependencies, group or fetch): TensorFlow never runs it, so the "
                                  "moving averages of the batch moments stay at their initial values")

@@ -18,7 +18,8 @@ def _nchw(fmt: Optional[str]) -> bool:
 
 def _keras_default_channels_first(info) -> bool:
     for ev in info.all_events():
-        if ev.callee == "keras.backend.set_image_data_format" and literal_string(arg(ev.node, "data_format", 0)) == "channels_first":
+        if ev.callee == "keras.backend.set_image_data_format" \
+                and literal_string(arg(ev.node, "data_format", 0)) == "channels_first":
             return True
     return False
 

@@ -30,7 +30,8 @@ def _argscope_decay(info, ev) -> Optional[cst.BaseExpression]:
     for c in reversed(ev.ctx):
         if c.kind == "argscope" and c.call is not None and c.call.args:
             first = c.call.args[0].value
-            if isinstance(first, (cst.List, cst.Tuple)) and {info.resolve(e.value) for e in first.elements} & set(tfnames.BN_CREATORS):
+            listed = {info.resolve(e.value) for e in first.elements} if isinstance(first, (cst.List, cst.Tuple)) else set()
+            if listed & set(tfnames.BN_CREATORS):
                 v = kwarg(c.call, "decay")
                 if v is not None:
                     return v
@@ -49,7 +50,7 @@ def momentum_of(info, ev) -> Optional[Tuple[float, bool]]:
             return None if any(a.star == "**" for a in ev.node.args) else (default, True)
         value = literal_number(ev.body, expr)
         return (value, False) if value is not None else None
-    if ev.callee in tfnames.NORMALIZER_HOSTS:
+    if ev.callee in tfnames.NORMALIZER_HOSTS or ev.callee in tfnames.ARG_SCOPE:
         fn = kwarg(ev.node, "normalizer_fn")
         if fn is None or info.resolve(fn) not in ("slim.batch_norm", "tf.contrib.layers.batch_norm"):
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint.analysis import arg, kwarg
+from bnlint.analysis import kwarg
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword
 from bnlint.patterns import bn_feeds, replace_node

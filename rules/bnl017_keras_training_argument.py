@@ -165,7 +165,7 @@ def val_step(x, y):
             if fn and (trains_here(body) or feeds_training(project, body)):
                 fn = None
             for ev in body.events:
-                target = model_call(ev)
+                target = model_call(project, ev)
                 if target is None:
                     continue
                 if in_tape(ev) and training_arg_free(ev.node):
@@ -181,7 +181,8 @@ def val_step(x, y):
                         )
                 elif fn:
                     flag = kwarg(ev.node, "training")
-                    if isinstance(flag, cst.Name) and flag.value == "True" and model_has_bn(project, body, ev.node.func, ev.order):
+                    if isinstance(flag, cst.Name) and flag.value == "True" \
+                            and model_has_bn(project, body, ev.node.func, ev.order):
                         ctx.report(
                             ev.node,
                             f"`{fn}` evaluates `{target}` (which contains BatchNormalization) with "

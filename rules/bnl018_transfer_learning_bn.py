@@ -8,6 +8,7 @@ import libcst as cst
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword
 from bnlint.patterns import model_call, model_has_bn, trainable_sets, training_arg_free
+from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
 
 _FIT = {"fit", "fit_generator", "train_on_batch"}
@@ -19,6 +20,20 @@ def _has_bn(project, body, text: str) -> bool:
     except Exception:  # pragma: no cover - texts come from dotted names
         return False
     return model_has_bn(project, body, expr)
+
+
+def _is_base(project, ev, base: str, where) -> bool:
+    """``ev`` calls ``base``, by its name or through a parameter it was passed to from ``where``."""
+    target = model_call(project, ev)
+    if target == base:
+        return True
+    if target is None or target not in ev.body.params or ev.body.assigned.get(target):
+        return False
+    for c in project.callers.get(ev.body.key, []):
+        passed = call_arg(c, ev.body, target)
+        if c.body is where and passed is not None and cst.Module([]).code_for_node(passed) == base:
+            return True
+    return False
 
 
 class TransferLearningBN(Rule):
@@ -166,7 +181,7 @@ def main(train_ds):
             if not unfrozen or not _has_bn(project, s.body, base):
                 continue
             for ev in info.all_events():
-                if model_call(ev) == base and training_arg_free(ev.node) and ev.node.args:
+                if _is_base(project, ev, base, s.body) and training_arg_free(ev.node) and ev.node.args:
                     ctx.report(
                         ev.node,
                         f"`{base}` is frozen (line {ctx.line_of(s.node)}) and later unfrozen for fine-tuning, but "

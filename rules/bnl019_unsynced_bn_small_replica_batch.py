@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import libcst as cst
 
 from bnlint.analysis import kwarg
-from bnlint.patterns import event_of, is_keras_app_with_bn, literal_number
+from bnlint.patterns import event_of, is_keras_app_with_bn, literal_number, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
 
 _STRATEGIES = {
@@ -18,23 +18,15 @@ _STRATEGIES = {
 _SYNCED = {"keras.layers.SyncBatchNormalization", "keras.layers.experimental.SyncBatchNormalization"}
 
 
-def _per_replica_batches(info) -> List[Tuple[float, cst.CSTNode]]:
+def _per_replica_batches(info) -> List[float]:
     """``N * strategy.num_replicas_in_sync`` with N a known number: N is the per-replica batch."""
     out = []
-
-    class _V(cst.CSTVisitor):
-        def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-            if not isinstance(node.operator, cst.Multiply):
-                return
-            for a, b in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(b, cst.Attribute) and b.attr.value == "num_replicas_in_sync":
-                    value = literal_number(info.top, a)
-                    if value is None and isinstance(a, cst.Name):
-                        value = _any_body_number(info, a)
-                    if value is not None:
-                        out.append((value, node))
-
-    info.module.visit(_V())
+    for operand, _ in module_index(info).replica_products:
+        value = literal_number(info.top, operand)
+        if value is None and isinstance(operand, cst.Name):
+            value = _any_body_number(info, operand)
+        if value is not None:
+            out.append(value)
     return out
 
 
@@ -134,7 +126,7 @@ with strategy.scope():
         strategies = {t for ev in info.all_events() if ev.callee in _STRATEGIES for t in ev.targets}
         if not strategies:
             return
-        small = [b for b, _ in _per_replica_batches(info) if b < ctx.settings.small_batch]
+        small = [b for b in _per_replica_batches(info) if b < ctx.settings.small_batch]
         if not small:
             return
         seen = set()
@@ -152,7 +144,7 @@ with strategy.scope():
             if bn is None:
                 continue
             seen.add(id(ev.line_stmt))
-            where = f" (line {ctx.line_of(bn)})" if event_of(info, bn) is not None else ""
+            where = f" (line {ctx.line_of(bn)})" if bn is not ev.node and event_of(info, bn) is not None else ""
             ctx.report(
                 ev.node,
                 f"BN built under a multi-replica strategy with {int(min(small))} examples per replica and no "
@@ -160,4 +152,3 @@ with strategy.scope():
                 "normalises with the noisy statistics of its own tiny slice; use "
                 "BatchNormalization(synchronized=True), GroupNormalization, or a larger per-replica batch",
             )
-

@@ -300,3 +300,35 @@ def test_healthy_examples_are_left_alone(tmp_path, capsys, name):
     code, out, err = run(["--fix", "--unsafe-fixes", "--isolated", str(f)], capsys)
     assert f.read_bytes() == data and os.stat(f).st_mtime == 1_000_000
     assert "Fixed" not in err
+
+
+def test_cross_module_facts_hold_while_fixing(tmp_path, capsys):
+    # The BN layer is built in another module: the re-lint after the fix must still see it there.
+    pkg = tmp_path / "proj"
+    pkg.mkdir()
+    write(pkg / "models.py", b"import tensorflow as tf\n"
+                             b"def net(x):\n"
+                             b"    return tf.layers.batch_normalization(x, training=True)\n", mtime=1_000_000)
+    write(pkg / "train.py", b"import tensorflow as tf\n"
+                            b"from models import net\n"
+                            b"loss = tf.reduce_sum(net(tf.zeros([4, 3])))\n"
+                            b"train_op = tf.train.AdamOptimizer().minimize(loss)\n")
+    code, out, err = run(["--fix", "--isolated", str(pkg)], capsys)
+    assert code == 0, (out, err)
+    assert (pkg / "train.py").read_text().splitlines()[3:] == [
+        "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):",
+        "    train_op = tf.train.AdamOptimizer().minimize(loss)",
+    ]
+    assert os.stat(pkg / "models.py").st_mtime == 1_000_000
+
+
+def test_context_modules_are_the_import_neighbourhood(tmp_path):
+    from bnlint.fixer import context_modules
+
+    for name, body in {"a.py": "import b\n", "b.py": "from c import f\n", "c.py": "def f(): pass\n",
+                       "d.py": "import a\n", "e.py": "import d\n", "f2.py": "import e\n", "z.py": "x = 1\n"}.items():
+        write(tmp_path / name, ("import tensorflow as tf\nbn = tf.layers.batch_normalization\n" + body).encode())
+    result = lint_paths([str(tmp_path)], Settings())
+    infos = {os.path.basename(i.path): i for i in result.infos}
+    got = sorted(os.path.basename(i.path) for i in context_modules(infos["a.py"], list(infos.values())))
+    assert got == ["b.py", "c.py", "d.py", "e.py"]  # imports transitively, importers two levels up

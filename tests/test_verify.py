@@ -53,8 +53,7 @@ def test_verify_text_table_and_exit_0_when_the_fix_is_healthy(tmp_path, capsys):
     script.write_text(FIXABLE)
     assert cli.main(["verify", "--devices", "2", str(script)]) == 0
     out = capsys.readouterr().out
-    assert "3:1" not in out  # positions are those of the user's file
-    assert "BNL003 [safe]" in out
+    assert "15:12 BNL003 [safe]" in out  # the finding in the user's file
     assert "+    train_op = opt.minimize(loss)" in out
     lines = out.splitlines()
     (row,) = [line for line in lines if line.startswith("batch_normalization ")]

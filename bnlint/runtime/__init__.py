@@ -25,6 +25,7 @@ _EXPORTS = {
     "inspect_graph": "checks",
     "GraphIndex": "graph_index",
     "check_moving_stats": "moving_stats",
+    "measure_moving_stats": "moving_stats",
     "MovingStatsProbe": "moving_stats",
     "LayerStats": "moving_stats",
     "BNLintHook": "hook",

@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence
 
 from bnlint.diagnostics import Diagnostic, Location
-from bnlint.runtime.copies import normalized_parts, pair_copies
+from bnlint.runtime.copies import pair_copies
 from bnlint.runtime.graph_index import VAR_OPS, BNApp, GraphIndex, is_write_op
 
 DEFAULT_SMALL_BATCH = 16
@@ -34,7 +34,7 @@ class GraphFacts:
     def __init__(self, index: GraphIndex, train_ops, eval_fetches=None, *, filename: Optional[str] = None,
                  small_batch: int = DEFAULT_SMALL_BATCH):
         self.index = index
-        self.filename = filename or (index.graph.name if hasattr(index.graph, "name") else None) or "<graph>"
+        self.filename = filename or "<graph>"
         self.small_batch = small_batch
         self.train_ids = list(dict.fromkeys(index.resolve(train_ops)))
         if not self.train_ids:
@@ -59,6 +59,7 @@ class GraphFacts:
         towers |= {index.tower(a.node) for apps in self.apps.values() for a in apps}
         towers.discard(None)
         self.multi_tower = len(towers) >= 2
+        self._copies: Optional[Dict[str, Optional[str]]] = None
 
     def _collection(self, key: str) -> List[int]:
         ids = []
@@ -91,6 +92,8 @@ class GraphFacts:
 
     def untrained_copies(self) -> Dict[str, Optional[str]]:
         """Layers BNL102 reports (never updated, used for inference) -> the trained layer they copy."""
+        if self._copies is not None:
+            return self._copies
         trained = [name for name in self.layers if self.updated_vars(name)]
         suspects = []
         for name in self.layers:
@@ -98,8 +101,8 @@ class GraphFacts:
                     and self.inference_use(name)):
                 suspects.append(name)
         twins = pair_copies(suspects, trained, self.layer_shape)
-        return {name: twins.get(name) for name in suspects
-                if name in twins or not self.layer_updates(name)}
+        self._copies = {name: twins.get(name) for name in suspects if name in twins or not self.layer_updates(name)}
+        return self._copies
 
     def layer_shape(self, layer: str):
         var = self.layers[layer].mean if self.layers[layer].mean is not None else self.layers[layer].variance
@@ -151,10 +154,11 @@ def check_untrained_copies(f: GraphFacts) -> List[Diagnostic]:
         if twin:
             msg = (f"BN layer '{name}' serves inference but the train op never updates its moving statistics: "
                    f"it is an untrained copy of '{twin}' (variables not reused)")
-        else:
-            msg = (f"BN layer '{name}' serves inference but the train op never updates its moving statistics "
-                   f"(they keep their initial values)")
-        out.append(f.diag("BNL102", msg, f.layer_node(name), layer=name, trained_copy=twin))
+        else:  # no trained twin: a frozen layer restored from a checkpoint looks the same
+            msg = (f"BN layer '{name}' serves inference but the train op never updates its moving statistics: "
+                   f"unless a checkpoint restores them, inference uses their initial values")
+        out.append(f.diag("BNL102", msg, f.layer_node(name), severity="error" if twin else "warning",
+                          layer=name, trained_copy=twin))
     return out
 
 
@@ -350,4 +354,4 @@ def inspect_graph(graph, train_ops, eval_fetches=None, *, small_batch: int = DEF
     return diags
 
 
-__all__ = ["inspect_graph", "GraphFacts", "CHECKS", "DEFAULT_SMALL_BATCH", "normalized_parts"]
+__all__ = ["inspect_graph", "GraphFacts", "CHECKS", "DEFAULT_SMALL_BATCH"]

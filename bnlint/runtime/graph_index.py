@@ -16,6 +16,7 @@ check is a walk over plain Python lists and costs time linear in the graph size.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -457,7 +458,7 @@ class GraphIndex:
     @property
     def apps(self) -> List[BNApp]:
         if self._apps is None:
-            self.layers  # noqa: B018 - builds the layer table the walks look up
+            _ = self.layers  # the walks below look layers up
             apps = []
             for i, t in enumerate(self.types):
                 if t in FUSED_BN:
@@ -594,8 +595,6 @@ class GraphIndex:
         """Line of ``filename`` (innermost frame) that created the op, when the graph was built here."""
         if not filename or not filename.endswith(".py"):
             return None
-        import os
-
         target = os.path.abspath(filename)
         try:
             frames = self.op(node).traceback

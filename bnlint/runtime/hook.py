@@ -78,6 +78,15 @@ class BNLintHook(v1.train.SessionRunHook):
         self.layer_stats = rows
         self._report(diags)
 
+    def end(self, session):
+        """Training ended before step K: BNL107 on what the statistics did so far (no batch distances)."""
+        if self._probe is None or self._steps == 0 or self.step >= self._steps:
+            return
+        diags, rows = self._probe.evaluate(self._initial, self._probe.read(session), {}, steps=self.step,
+                                           filename=self._filename)
+        self.layer_stats = rows
+        self._report(diags)
+
     def _report(self, diags: List[Diagnostic]) -> None:
         self.diagnostics.extend(diags)
         for d in diags:

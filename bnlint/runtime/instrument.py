@@ -18,7 +18,7 @@ import re
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from bnlint.runtime._tf import tf, v1
-from bnlint.runtime.graph_index import WRITE_PREFIXES
+from bnlint.runtime.graph_index import WRITE_PREFIXES, device_index
 
 from tensorflow.python.client import session as _session  # noqa: E402
 from tensorflow.python.framework import ops as _ops  # noqa: E402
@@ -42,11 +42,16 @@ def map_gpu_to_cpu(device):
     return device
 
 
-def session_config(config, devices: int):
-    """A copy of ``config`` with at least ``devices`` CPU devices."""
+def session_config(config, devices: int, graph=None):
+    """A copy of ``config`` with at least ``devices`` CPU devices, and one per device index the
+    graph's ops name (``/cpu:3`` needs four)."""
     new = v1.ConfigProto()
     if config is not None:
         new.CopyFrom(config)
+    if graph is not None:
+        indices = {device_index(op.device) for op in graph.get_operations() if op.device}
+        indices.discard(None)
+        devices = max([devices, *(i + 1 for i in indices)])
     new.device_count["CPU"] = max(new.device_count.get("CPU", 0), devices)
     return new
 
@@ -162,7 +167,8 @@ class Instrumentation:
         orig_init, orig_run, orig_close = base.__init__, base.run, base.close
 
         def init(sess, target="", graph=None, config=None):
-            orig_init(sess, target, graph, session_config(config, devices))
+            config = session_config(config, devices, graph if graph is not None else v1.get_default_graph())
+            orig_init(sess, target, graph, config)
 
         def run(sess, fetches, feed_dict=None, options=None, run_metadata=None):
             def raw(f, fd=None, o=None, rm=None):

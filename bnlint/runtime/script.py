@@ -136,6 +136,7 @@ class ScriptObserver(RunObserver):
         self.dynamic_done = False
         self.stop_requested = False
         self.eval_ops: Dict[str, object] = {}
+        self.internal_error: Optional[str] = None
         self._busy = False
 
     def on_run(self, session, run, fetches, feed_dict, options, run_metadata):
@@ -152,26 +153,38 @@ class ScriptObserver(RunObserver):
         self.report.train_steps += 1
         self.train_session = session
         if self.report.train_steps == 1:
-            self._start(session, train)
-        measure = self.steps == 0 or self.report.train_steps == self.steps
-        names = self.probe.input_fetches() if measure and self.probe else []
+            self._guarded(self._start, session, train)
+        # every step also fetches the BN inputs: the script may end before step K
+        names = self.probe.input_fetches() if self.probe else []
         if not names:
             result = run(fetches, feed_dict, options, run_metadata)
             values = []
         else:
             result, values = run((fetches, names), feed_dict, options, run_metadata)
-        if measure:
-            self.last_inputs = dict(zip(names, values))
+        self.last_inputs = dict(zip(names, values))
         if self.steps and self.report.train_steps == self.steps:
-            self._finish_dynamic(session)
+            self._guarded(self._finish_dynamic, session)
             self.stop_requested = True
             self.report.stopped = True
             raise _StopScript()
         return result
 
+    def _guarded(self, fn, *args) -> None:
+        """Run bnlint's own work; a failure there stops the script and is reported as bnlint's."""
+        try:
+            fn(*args)
+        except Exception:
+            self.internal_error = traceback.format_exc()
+            self.stop_requested = True
+            raise _StopScript() from None
+
     def on_close(self, session) -> None:
-        if session is self.train_session and not self.dynamic_done and not self._busy:
-            self._finish_dynamic(session)
+        if session is self.train_session and not self.dynamic_done and not self._busy \
+                and self.internal_error is None:
+            try:
+                self._finish_dynamic(session)
+            except Exception:
+                self.internal_error = traceback.format_exc()
 
     def _start(self, session, train) -> None:
         self._busy = True
@@ -259,6 +272,8 @@ def run_script(path: str, argv: Sequence[str] = (), devices: int = 2, steps: int
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         restore_switches()
+    if observer.internal_error:
+        report.error = "bnlint failed while inspecting the run:\n" + observer.internal_error
     report.stdout = lines.finish()
     report.result = parse_result(report.stdout)
     if report.error is None and report.train_steps == 0:

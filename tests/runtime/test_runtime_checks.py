@@ -1,6 +1,7 @@
 """BNL101..BNL106 on real multi-tower tf.compat.v1 graphs, correct and broken."""
 
 import pytest
+import tensorflow as tf
 
 from bnlint.runtime import GraphIndex, inspect_graph
 from tf_graphs import build, names
@@ -160,3 +161,16 @@ def test_findings_point_at_the_line_that_built_the_layer():
         lines = fh.read().splitlines()
     for d in diags:
         assert "batch_normalization(" in lines[d.location.row - 1]
+
+
+def test_bnl102_without_a_trained_copy_is_a_warning():
+    """A BN layer trained in inference mode (frozen, or forgotten): nothing to pair it with."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [32, 4])
+        h = tf.compat.v1.layers.dense(x, 4, name="fc")
+        h = tf.compat.v1.layers.batch_normalization(h, training=False, name="frozen_bn")
+        train = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(h))
+    diags = inspect_graph(graph, train)
+    assert [(d.code, d.severity, d.data["layer"], d.data["trained_copy"]) for d in diags] == [
+        ("BNL102", "warning", "frozen_bn", None)]

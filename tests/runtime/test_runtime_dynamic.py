@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from bnlint.runtime import BNLintHook, MovingStatsProbe, check_moving_stats
-from bnlint.runtime.instrument import Instrumentation, RunObserver, TrainStepDetector
+from bnlint.runtime.instrument import Instrumentation, RunObserver, TrainStepDetector, session_config
 from bnlint.runtime.moving_stats import measure_moving_stats
 from tf_graphs import build, names
 
@@ -92,6 +92,18 @@ def test_hook_runs_graph_checks_then_bnl107_in_a_monitored_session():
         assert hook.step == 4
 
 
+def test_hook_checks_at_the_end_when_training_is_shorter_than_k():
+    built = build(updates="before", towers=1)
+    hook = BNLintHook(steps=50)  # train op from the train_op collection
+    with built.graph.as_default():
+        with v1.train.MonitoredSession(hooks=[hook]) as sess:
+            for step in range(2):
+                sess.run(built.train_op, built.feed(step))
+    assert names(hook.diagnostics) == [("BNL101", "bn1"), ("BNL101", "bn2"), ("BNL107", "bn1"), ("BNL107", "bn2")]
+    assert "after 2 training steps" in hook.diagnostics[-1].message
+    assert hook.layer_stats[0].mean_dist is None  # no batch was measured
+
+
 def test_gpu_towers_run_on_their_own_cpu_device():
     """Under the inspector's device mapping, code written for /gpu:i runs tower i on CPU:i."""
     detector = TrainStepDetector()
@@ -122,3 +134,14 @@ def test_gpu_towers_run_on_their_own_cpu_device():
     with tf.Graph().as_default():
         with tf.device("/gpu:1"):
             assert v1.placeholder(tf.float32).op.device == "/device:GPU:1"
+
+
+def test_session_config_adds_cpu_devices_for_every_device_index():
+    graph = tf.Graph()
+    with graph.as_default(), tf.device("/cpu:3"):
+        v1.placeholder(tf.float32)
+    user = v1.ConfigProto(allow_soft_placement=True, device_count={"CPU": 1})
+    config = session_config(user, 2, graph)
+    assert config.device_count["CPU"] == 4 and config.allow_soft_placement
+    assert user.device_count["CPU"] == 1  # the script's own config is left alone
+    assert session_config(None, 2).device_count["CPU"] == 2

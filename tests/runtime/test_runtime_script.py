@@ -100,6 +100,15 @@ def test_tensorflow_switches_are_restored_after_a_v1_script():
     assert (tf.executing_eagerly(), tf.compat.v1.resource_variables_enabled(), tf.__internal__.tf2.enabled()) == before
 
 
+def test_script_towers_on_gpu_i_run_on_cpu_i():
+    """The script asks for /gpu:i with soft placement; traced, tower i's ops ran on CPU:i, not all on CPU:0."""
+    report = run_script(os.path.join(SCRIPTS, "placement.py"), devices=2, steps=0)
+    assert report.error is None and report.train_steps == 1
+    placed = dict(line.split()[1:] for line in report.stdout if line.startswith("PLACED"))
+    assert placed["tower_0/MatMul"].endswith("/device:CPU:0")
+    assert placed["tower_1/MatMul"].endswith("/device:CPU:1")
+
+
 def test_parse_result():
     assert parse_result(["x", "RESULT train_loss=0.5 infer_loss=12.25", "done"]) == {
         "train_loss": 0.5, "infer_loss": 12.25}
