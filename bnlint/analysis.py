@@ -19,28 +19,8 @@ import libcst as cst
 from bnlint import tfnames
 from bnlint.cstwalk import NodeIndex, postorder, walk
 
-# A training-flag value as far as static analysis can tell:
-#   ("const", bool)   a literal (None counts as False: no training BN)
-#   ("param", name)   whatever the caller passes for this parameter
-#   ("dyn",)          anything else (placeholder, FLAGS, expression)
-Flag = tuple
-DYN: Flag = ("dyn",)
-
-
-@dataclass(frozen=True)
-class Site:
-    """A place where BN moving statistics get created, seen from the function that contains it."""
-
-    guards: frozenset  # parameters of the function that must be truthy for this BN to exist
-    flag: Flag
-    reuse: object  # "auto" (variables reused/managed), ("param", p), or None (fresh variables)
-    kind: str  # tfnames.BNCreator.kind or "argscope"
-    inplace: bool  # updates_collections=None: updates run inside the forward pass
-    named: bool  # the BN layer has a literal name (a second unscoped build raises)
-
-    @property
-    def collection_based(self) -> bool:
-        return self.kind in ("functional", "layer_class", "argscope") and not self.inplace
+# Training flags (Flag, DYN) and BN Sites are plain data shared with worker processes.
+from bnlint.summary import DYN, Flag, Site  # noqa: E402,F401
 
 
 @dataclass(frozen=True)
@@ -541,8 +521,19 @@ class _Walker:
     # Contexts -------------------------------------------------------------------------------------
     def _ctx(self, body: Body, item: cst.BaseExpression) -> Ctx:
         order = self.info._order
+        if isinstance(item, cst.Name):
+            # ``scope = tf.variable_scope(...)`` earlier, possibly in if/else branches: the code
+            # picks its scope itself; any branch that reuses means reuse is managed.
+            for _, value in body.assigned.get(item.value, []):
+                if isinstance(value, cst.Call) and self.info.resolve(value.func) in tfnames.VARIABLE_SCOPE:
+                    ctx = self._ctx(body, value)
+                    if ctx.reuse:
+                        return Ctx("vscope", value, reuse="auto", order=order)
+            return Ctx("other", None, order=order)
         if not isinstance(item, cst.Call):
             return Ctx("other", None, order=order)
+        if isinstance(item.func, cst.Attribute) and item.func.attr.value == "as_default":
+            return Ctx("graph", item, order=order)  # a fresh tf.Graph: its variables are its own
         name = self.info.resolve(item.func)
         if name in tfnames.VARIABLE_SCOPE:
             reuse_expr = kwarg(item, "reuse")
@@ -571,7 +562,10 @@ class _Walker:
         return "auto"  # reuse=(i > 0), reuse=some_flag: the code manages reuse itself
 
     def _is_tower_loop(self, loop: cst.For) -> bool:
-        if _TOWER_WORDS.search(cst.Module([]).code_for_node(loop.iter)):
+        # Identifiers only: `for mode in ("tower0", "eval")` is not a tower loop.
+        if any(_TOWER_WORDS.search(n) for n in names_in(loop.iter)) or any(
+            _TOWER_WORDS.search(n.attr.value) for n in walk(loop.iter) if type(n) is cst.Attribute
+        ):
             return True
         info = self.info
         for node in walk(loop.body, prune=lambda n: isinstance(n, (cst.FunctionDef, cst.ClassDef))):

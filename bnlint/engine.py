@@ -1,8 +1,10 @@
 """Linting a tree: find files, skip the ones that cannot matter, parse each once, run every rule.
 
-The flow is: ``discover`` -> ``read_source`` -> text ``prefilter`` -> ``parse`` (libcst, with a
-Python 2 fallback for analysis only) -> ``ModuleInfo`` per file -> one ``Project`` over all of them
-(cross-module summaries) -> rules per module -> ``# noqa`` filtering.
+The flow is: ``discover`` -> read -> text ``prefilter`` (+ files importing BN helpers) -> ``parse``
+(libcst, with a Python 2 fallback for analysis only) -> ``ModuleInfo`` -> rules with cross-module
+facts from one ``Project`` over all relevant modules -> ``# noqa`` filtering. ``lint_paths`` runs
+this through ``bnlint.tree_analysis``: per-module summaries built in worker processes (``-j``), the
+cross-module fixpoint in the main process, and a result cache (``bnlint.cache``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from bnlint.diagnostics import Diagnostic, Location
 from bnlint.registry import PARSE_ERROR, all_rules
 from bnlint.settings import Settings
-from bnlint.source import SourceError, SourceFile, decode_source, normalise_python2, read_source
+from bnlint.source import SourceError, SourceFile, decode_source, parse_module, path_problem
 
 DEFAULT_EXCLUDE = [
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
@@ -25,7 +27,7 @@ DEFAULT_EXCLUDE = [
 
 # Every rule needs BN layers (or the learning phase / hand-rolled BN) in play, so a file can
 # matter only if it mentions one; an optimizer step alone is not enough. Files importing a
-# module whose functions build BN layers are pulled in by ``build_modules`` (a helper `bn()` in
+# module whose functions build BN layers are pulled in by ``tree_analysis`` (a helper `bn()` in
 # ops.py makes every caller of it relevant).
 _RELEVANT = re.compile(
     rb"batch_norm|BatchNorm|normalizer_fn|SyncBatch|learning_phase|\.moments\(|applications\."
@@ -39,8 +41,26 @@ class LintResult:
     files_seen: int = 0
     files_parsed: int = 0
     errors: List[Diagnostic] = field(default_factory=list)  # files bnlint could not read (BNL900)
-    sources: Dict[str, SourceFile] = field(default_factory=dict)
-    infos: list = field(default_factory=list)  # parsed ModuleInfos (the fixer re-lints against them)
+    sources: Dict[str, SourceFile] = field(default_factory=dict)  # the relevant (analysed) files
+    modnames: Dict[str, str] = field(default_factory=dict)
+    _infos: Optional[list] = field(default=None, repr=False)
+
+    @property
+    def infos(self) -> list:
+        """ModuleInfos of the relevant files (the fixer re-lints against them). Analysis keeps no
+        trees in memory (workers, cache), so they are parsed here on first use."""
+        if self._infos is None:
+            self._infos = []
+            for path, src in self.sources.items():
+                try:
+                    self._infos.append(parse(src, self.modnames[path]))
+                except SourceError:
+                    pass
+        return self._infos
+
+    @infos.setter
+    def infos(self, value: list) -> None:
+        self._infos = list(value)
 
 
 def is_excluded(path: str, patterns: Sequence[str]) -> bool:
@@ -60,8 +80,8 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
     errors: List[Diagnostic] = []
     seen = set()
     for path in paths:
-        if not os.path.exists(path) and not os.path.islink(path):
-            errors.append(_error(path, "no such file or directory"))
+        if not os.path.exists(path):
+            errors.append(_error(path, path_problem(path)))
             continue
         if os.path.isfile(path):
             real = os.path.realpath(path)
@@ -93,7 +113,7 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
                     seen.add(real)
                     out.append((fp, path))
         else:
-            errors.append(_error(path, "not a regular file or directory"))
+            errors.append(_error(path, path_problem(path)))
     return out, errors
 
 
@@ -143,47 +163,15 @@ def imported_modules(raw: bytes, modname: str) -> List[str]:
 
 
 def parse(src: SourceFile, modname: str):
-    """ModuleInfo for a decoded source, or raise SourceError with the parser's reason."""
-    import libcst as cst
-
+    """ModuleInfo for a decoded source, or raise SourceError with the parser's reason (CPython's
+    message and position; Python 2 files are analysed through a line-preserving rendering)."""
     from bnlint.analysis import ModuleInfo
 
+    module, python2 = parse_module(src.text)
     try:
-        module = cst.parse_module(src.text)
-        return ModuleInfo(module, src.path, modname)
-    except cst.ParserSyntaxError as exc:
-        first = exc
+        return ModuleInfo(module, src.path, modname, python2=python2)
     except RecursionError:
         raise SourceError("expression nesting too deep to analyse") from None
-    # Python 2 code: analyse a line-preserving Python 3 rendering (no fixes are ever written).
-    fixed = normalise_python2(src.text)
-    if fixed != src.text:
-        try:
-            module = cst.parse_module(fixed)
-            return ModuleInfo(module, src.path, modname, python2=True)
-        except (cst.ParserSyntaxError, RecursionError):
-            pass
-    # CPython's own message and position are what users know from tracebacks; libcst's are not.
-    row, col = getattr(first, "raw_line", 1), getattr(first, "raw_column", 0) + 1
-    lines = str(first).strip().splitlines()
-    reason = lines[0] if lines else "invalid syntax"
-    try:
-        compile(src.text, src.path, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        reason = exc.msg or reason
-        row, col = exc.lineno or row, exc.offset or col
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    err = SourceError(f"syntax error: {reason}")
-    err.row, err.col = row, col  # type: ignore[attr-defined]
-    raise err
-
-
-def defines_bn_helpers(info) -> bool:
-    """Whether some function of this module builds BN layers itself (so its importers matter)."""
-    from bnlint.project import direct_site
-
-    return any(direct_site(ev) is not None for body in info.functions() for ev in body.events)
 
 
 def importers_of(modules: set, pending: Dict[str, List[str]]) -> List[str]:
@@ -197,68 +185,31 @@ def importers_of(modules: set, pending: Dict[str, List[str]]) -> List[str]:
     return [p for p, names in pending.items() if any(matches(i, m) for i in names for m in modules)]
 
 
-def build_modules(files: Sequence[Tuple[str, str]], result: LintResult):
-    """Read, prefilter and parse; returns ModuleInfos and records BNL900 errors in ``result``.
-
-    Parsed: files the text prefilter keeps, then (transitively) files importing a module whose
-    functions build BN layers, since calls to those helpers are what the rules follow.
-    """
-    raws: Dict[str, bytes] = {}
-    modnames: Dict[str, str] = {}
-    order: Dict[str, int] = {}
-    for i, (path, root) in enumerate(files):
-        result.files_seen += 1
-        try:
-            with open(path, "rb") as fh:
-                raws[path] = fh.read()
-            modnames[path] = module_name(path, root)
-            order[path] = i
-        except OSError as exc:
-            result.errors.append(_error(path, f"cannot read file: {exc.strerror or exc}"))
-    infos = []
-
-    def parse_all(paths) -> List:
-        parsed = []
-        for path in sorted(paths, key=order.__getitem__):
-            try:
-                src = decode_source(path, raws[path])
-                result.sources[path] = src
-                parsed.append(parse(src, modnames[path]))
-                result.files_parsed += 1
-            except SourceError as exc:
-                result.errors.append(_error(path, str(exc), getattr(exc, "row", 1), getattr(exc, "col", 1)))
-        return parsed
-
-    relevant = [p for p, raw in raws.items() if prefilter(raw)]
-    batch = parse_all(relevant)
-    frontier = {i.modname for i in batch if defines_bn_helpers(i)}
-    infos.extend(batch)
-    pending = {p: imported_modules(raw, modnames[p]) for p, raw in raws.items() if p not in set(relevant)}
-    while frontier and pending:
-        found = importers_of(frontier, pending)
-        for p in found:
-            del pending[p]
-        batch = parse_all(found)
-        infos.extend(batch)
-        frontier = {i.modname for i in batch if any(True for _ in i.functions())}
-    infos.sort(key=lambda i: order.get(i.path, 0))
-    return infos
-
-
 def run_rules(infos, settings: Settings, codes: Optional[Iterable[str]] = None, only=None) -> List[Diagnostic]:
     """Findings of every module (or of the modules in ``only``), with ``infos`` as the project."""
     from bnlint.project import Project
-    from bnlint.rule import RuleContext
 
     project = Project(infos)
     rules = [cls() for code, cls in all_rules().items() if codes is None or code in codes]
     out: List[Diagnostic] = []
     for info in infos if only is None else only:
-        active = [r for r in rules if settings.enabled(r.code, r.default_enabled, info.path)]
-        for rule in active:
-            ctx = RuleContext(info=info, project=project, settings=settings, rule=rule)
-            rule.check(ctx)
-            out.extend(ctx.diagnostics)
+        out.extend(check_module(info, project, settings, rules))
+    return out
+
+
+def check_module(info, project, settings: Settings, rules: Optional[list] = None) -> List[Diagnostic]:
+    """Findings of the enabled rules on one module; ``project`` answers cross-module questions."""
+    from bnlint.rule import RuleContext
+
+    if rules is None:
+        rules = [cls() for cls in all_rules().values()]
+    out: List[Diagnostic] = []
+    for rule in rules:
+        if not settings.enabled(rule.code, rule.default_enabled, info.path):
+            continue
+        ctx = RuleContext(info=info, project=project, settings=settings, rule=rule)
+        rule.check(ctx)
+        out.extend(ctx.diagnostics)
     return out
 
 
@@ -285,21 +236,33 @@ def noqa_filter(diags: List[Diagnostic], sources: Dict[str, SourceFile]) -> List
     return kept
 
 
-def lint_paths(paths: Sequence[str], settings: Settings) -> LintResult:
+def lint_paths(paths: Sequence[str], settings: Settings, *, jobs: Optional[int] = None,
+               cache_dir: Optional[str] = None, timeout: Optional[float] = None) -> LintResult:
+    """Lint files and folders.
+
+    ``jobs``: worker processes (None: all cores, small runs stay in-process). ``cache_dir``: the
+    result cache folder (None: no cache; the CLI uses ``.bnlint_cache``). ``timeout``: seconds per
+    file before it is reported as BNL901 (None: no limit in-process, ``DEFAULT_TIMEOUT`` in workers).
+    The findings are the same for every ``jobs`` and cache state."""
+    from bnlint.local_imports import context_files
+    from bnlint.tree_analysis import analyse_tree
+
     result = LintResult()
     files, errors = discover(paths, settings)
     result.errors.extend(errors)
-    from bnlint.local_imports import context_files
-
     context = context_files(paths, files)  # imported by named files, analysed for facts only
-    infos = build_modules(files + context, result)
-    result.infos = infos
     skip = {path for path, _ in context}
-    diags = run_rules(infos, settings, only=[i for i in infos if i.path not in skip] if skip else None)
-    if skip:
-        result.files_seen -= len(context)
-        result.errors = [e for e in result.errors if e.filename not in skip]
-    diags = noqa_filter(diags, result.sources)
+    tree = analyse_tree(files + context, skip, settings, jobs=jobs, cache_dir=cache_dir, timeout=timeout)
+    result.files_seen = len(files)
+    result.files_parsed = tree.files_parsed
+    result.errors.extend(tree.errors)
+    for path in tree.analysed:
+        try:
+            result.sources[path] = decode_source(path, tree.raws[path])
+            result.modnames[path] = tree.modnames[path]
+        except SourceError:
+            pass
+    diags = noqa_filter(tree.diagnostics, result.sources)
     result.diagnostics = sorted(diags, key=Diagnostic.sort_key)
     result.errors = [e for e in result.errors if settings.enabled(e.code, True, e.filename)]
     return result

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from bnlint.analysis import ModuleInfo, dotted
+from bnlint.cstwalk import find, iter_children, walk
 from bnlint.diagnostics import Edit, Location
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -79,21 +80,11 @@ def rows(info: ModuleInfo, node: cst.CSTNode) -> Tuple[int, int]:
 
 def has_multiline_string(info: ModuleInfo, node: cst.CSTNode) -> bool:
     """Whether re-indenting the node's lines would change a string's value."""
-
-    class _V(cst.CSTVisitor):
-        found = False
-
-        def _check(self, n) -> bool:
-            pos = info.position(n)
-            if pos.start.line != pos.end.line:
-                _V.found = True
-            return False
-
-        visit_SimpleString = _check
-        visit_FormattedString = _check
-
-    node.visit(_V())
-    return _V.found
+    for s in find(node, (cst.SimpleString, cst.FormattedString)):
+        pos = info.position(s)
+        if pos.start.line != pos.end.line:
+            return True
+    return False
 
 
 # --- the module's TF alias ---------------------------------------------------------------------------
@@ -111,25 +102,23 @@ def tf_prefix(info: ModuleInfo) -> Optional[str]:
         return memo["tf_prefix"]
     v1: Counter = Counter()
     other: Counter = Counter()
-
-    class _V(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            name = dotted(node)
-            canonical = info.resolve(node) if name else None
-            if not name or not canonical or not canonical.startswith("tf."):
-                return True
-            rest = canonical.split(".")[1:]
-            parts = name.split(".")
-            if len(parts) <= len(rest) or parts[len(parts) - len(rest):] != rest:
-                return False
-            prefix = ".".join(parts[: len(parts) - len(rest)])
-            head = info.aliases.get(prefix.split(".")[0], "")
-            if not head.startswith("tensorflow") and prefix.split(".")[0] != "tf":
-                return False  # e.g. ``ops.GraphKeys`` from tensorflow.python.framework
-            (v1 if rest[0] in _V1_ONLY else other)[prefix] += 1
-            return False
-
-    info.module.visit(_V())
+    stack: List[cst.CSTNode] = [info.module]
+    while stack:
+        node = stack.pop()
+        name = dotted(node) if isinstance(node, cst.Attribute) else None
+        canonical = info.resolve(node) if name else None
+        if not canonical or not canonical.startswith("tf."):
+            stack.extend(iter_children(node))
+            continue
+        rest = canonical.split(".")[1:]
+        parts = name.split(".")
+        if len(parts) <= len(rest) or parts[len(parts) - len(rest):] != rest:
+            continue
+        prefix = ".".join(parts[: len(parts) - len(rest)])
+        head = info.aliases.get(prefix.split(".")[0], "")
+        if not head.startswith("tensorflow") and prefix.split(".")[0] != "tf":
+            continue  # e.g. ``ops.GraphKeys`` from tensorflow.python.framework
+        (v1 if rest[0] in _V1_ONLY else other)[prefix] += 1
     best = v1.most_common(1) or other.most_common(1)
     memo["tf_prefix"] = best[0][0] if best else None
     return memo["tf_prefix"]
@@ -145,21 +134,7 @@ def update_ops_expr(prefix: str) -> str:
 def parents(info: ModuleInfo) -> Dict[int, cst.CSTNode]:
     memo = _memo(info)
     if "parents" not in memo:
-        found: Dict[int, cst.CSTNode] = {}
-        stack: List[cst.CSTNode] = []
-
-        class _V(cst.CSTVisitor):
-            def on_visit(self, node: cst.CSTNode) -> bool:
-                if stack:
-                    found[id(node)] = stack[-1]
-                stack.append(node)
-                return True
-
-            def on_leave(self, original_node: cst.CSTNode) -> None:
-                stack.pop()
-
-        info.module.visit(_V())
-        memo["parents"] = found
+        memo["parents"] = {id(child): node for node in walk(info.module) for child in iter_children(node)}
     return memo["parents"]
 
 

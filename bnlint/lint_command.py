@@ -98,6 +98,20 @@ def _report_fixes(args, fixrun, settings: Settings) -> None:
         print(f"{hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes.", file=sys.stderr)
 
 
+def run_options(args, settings: Settings) -> dict:
+    """-j, the result cache (off with --no-cache) and the per-file time limit, for ``lint_paths``."""
+    from bnlint.cache import cache_dir
+    from bnlint.parallel import DEFAULT_TIMEOUT
+
+    jobs = getattr(args, "jobs", None)
+    timeout = getattr(args, "timeout", None)
+    return {
+        "jobs": jobs if jobs and jobs > 0 else None,
+        "cache_dir": None if getattr(args, "no_cache", False) else cache_dir(settings),
+        "timeout": DEFAULT_TIMEOUT if timeout is None else (timeout if timeout > 0 else None),
+    }
+
+
 def run(args) -> int:
     from bnlint.engine import lint_paths
 
@@ -106,7 +120,7 @@ def run(args) -> int:
     except ValueError as exc:  # broken configuration
         print(f"bnlint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    result = lint_paths(_paths(args, settings), settings)
+    result = lint_paths(_paths(args, settings), settings, **run_options(args, settings))
     if getattr(args, "add_noqa", False):
         return _add_noqa(result.diagnostics)
     fixrun = None

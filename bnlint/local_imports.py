@@ -15,7 +15,7 @@ import os
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bnlint.engine import parse, prefilter
-from bnlint.source import SourceError, SourceFile, decode_source
+from bnlint.source import SourceError, SourceFile, decode_source, read_bytes
 
 MAX_MODULES = 64
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -127,9 +127,8 @@ def _read(path: str) -> Optional[SourceFile]:
     if cached is not None and cached[0] == key:
         return cached[1]
     try:
-        with open(path, "rb") as fh:
-            src: Optional[SourceFile] = decode_source(path, fh.read())
-    except (OSError, SourceError):
+        src: Optional[SourceFile] = decode_source(path, read_bytes(path))
+    except SourceError:
         src = None
     _TEXT_CACHE[path] = (key, src)
     return src
@@ -156,7 +155,7 @@ def local_dependencies(starts: Iterable[Tuple[str, ast.AST]], known: Iterable[st
             continue
         try:
             dep_tree = ast.parse(src.text)
-        except (SyntaxError, ValueError, RecursionError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         imports = resolve(dep, imported_modules(dep_tree))
         out.append((src, imports))
@@ -216,7 +215,7 @@ def context_files(paths: Sequence[str], files: Sequence[Tuple[str, str]]) -> Lis
             continue
         try:
             starts.append((p, ast.parse(src.text)))
-        except (SyntaxError, ValueError, RecursionError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
     if not starts:
         return []

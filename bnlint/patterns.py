@@ -28,7 +28,7 @@ from bnlint.analysis import (
 )
 from bnlint.cstwalk import iter_children, walk
 from bnlint.diagnostics import Edit, Location
-from bnlint.project import call_arg
+from bnlint.project import call_arg, module_fact
 from bnlint.updates import is_step
 
 # --- names ----------------------------------------------------------------------------------------
@@ -208,12 +208,13 @@ def graph_mode(info: ModuleInfo) -> bool:
     return False
 
 
+@module_fact
 def module_has_bn(info: ModuleInfo) -> bool:
     return any(ev.sites or ev.callee in KERAS_APPS_WITH_BN for ev in info.all_events())
 
 
 def project_has_bn(project) -> bool:
-    return any(module_has_bn(m) for m in project.modules.values())
+    return project.any_module(module_has_bn)  # computed once, also across worker processes
 
 
 # --- event lookup ---------------------------------------------------------------------------------

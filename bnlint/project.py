@@ -4,11 +4,20 @@ Each function gets a summary: the set of BN ``Site``s it creates, expressed in t
 parameters (``conv(..., with_bn=False)`` creates none; ``bn(x, train_flag)`` trains iff the caller's
 ``train_flag`` is not constant False). Summaries are computed to a fixpoint over every module of the
 linted tree, so ``from models import small_cnn`` is followed too.
+
+The fixpoint itself runs on plain-data summaries (``bnlint.summary``): ``summarize`` reduces a parsed
+module to one, ``solve`` turns the summaries of a tree into an ``Index``. A ``Project`` answers the
+rules' questions from an index and the parsed modules it holds. Built from modules
+(``Project(infos)``) it computes the index itself; built from an index made from summaries of other
+processes (``Project(index=..., loader=...)``) it parses a module only when a rule asks about it.
+With ``record=True`` it logs every question and answer, so a result computed from one module alone
+can later be checked against the whole tree's index (``bnlint.summary.answers_hold``).
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional
+from collections.abc import Mapping
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import libcst as cst
 
@@ -17,7 +26,6 @@ from bnlint.analysis import (
     DYN,
     Body,
     CallEvent,
-    Flag,
     ModuleInfo,
     Site,
     arg,
@@ -27,115 +35,102 @@ from bnlint.analysis import (
     literal_string,
     positional,
 )
+from bnlint.summary import BodySummary, CallSummary, EventId, Index, ModuleSummary, module_of, solve
 
-_MAX_SITES = 64
+# Facts about a whole project that rules ask as ``project.any_module(predicate)``; registered by name
+# so worker processes can compute each module's value where that module is parsed.
+MODULE_FACTS: Dict[str, Callable[[ModuleInfo], bool]] = {}
+
+
+def module_fact(predicate: Callable[[ModuleInfo], bool]) -> Callable[[ModuleInfo], bool]:
+    """Register a per-module predicate for ``Project.any_module`` (decorator).
+
+    It must depend on the module alone and be monotone in BN sites: a module whose calls gain
+    sites in the cross-module pass may turn it from False to True, never the reverse."""
+    MODULE_FACTS[fact_name(predicate)] = predicate
+    return predicate
+
+
+def fact_name(predicate) -> str:
+    return f"{predicate.__module__}.{predicate.__qualname__}"
 
 
 class Project:
-    def __init__(self, modules: Iterable[ModuleInfo]):
-        self.modules: Dict[str, ModuleInfo] = {}
-        for m in modules:
-            self.modules[m.modname] = m
-        self.bodies: Dict[str, Body] = {}
-        for m in self.modules.values():
-            self.bodies.update(m.bodies)
-        self.callers: Dict[str, List[CallEvent]] = {}
-        self._targets: Dict[int, Optional[Body]] = {}
-        self._by_suffix: Dict[str, List[str]] = {}
-        for name in self.modules:
-            parts = name.split(".")
-            for i in range(len(parts)):
-                self._by_suffix.setdefault(".".join(parts[i:]), []).append(name)
-        self._resolve_calls()
-        self._fixpoint()
+    def __init__(
+        self,
+        modules: Iterable[ModuleInfo] = (),
+        *,
+        index: Optional[Index] = None,
+        loader: Optional[Callable[[str, str], Optional[ModuleInfo]]] = None,
+        assume: Optional[Dict[str, bool]] = None,
+        record: bool = False,
+    ):
+        infos = list(modules)
+        self.index = index if index is not None else solve([summarize(m) for m in infos])
+        self._loader = loader
+        self._assume = dict(assume or {})
+        self.queries: Optional[list] = [] if record else None
+        self.loaded: Dict[str, ModuleInfo] = {}
+        self.touched: List[str] = []  # modules parsed on demand, in order
+        self._failed: set = set()
+        self._event_ids: Dict[int, EventId] = {}
+        self._caller_lists: Dict[str, List[CallEvent]] = {}
+        self._facts: Dict[str, bool] = {}
+        for m in infos:
+            self._adopt(m)
+        self.modules = _Modules(self)
+        self.bodies = _Bodies(self)
+        self.callers = _Callers(self)
+
+    # -- modules ---------------------------------------------------------------------------------
+    def _adopt(self, info: ModuleInfo) -> None:
+        """Take a parsed module in and give its functions and calls the index's BN sites."""
+        self.loaded[info.modname] = info
+        sites = self.index.sites
+        summaries = self.index.summaries
+        for key, body in info.bodies.items():
+            body.summary = summaries.get(key, frozenset())
+            for i, ev in enumerate(body.events):
+                self._event_ids[id(ev)] = (key, i)
+                ev.sites = list(sites.get((key, i), ()))
+
+    def _module(self, modname: Optional[str]) -> Optional[ModuleInfo]:
+        if modname is None:
+            return None
+        info = self.loaded.get(modname)
+        if info is None and self._loader is not None and modname in self.index.modules and modname not in self._failed:
+            info = self._loader(modname, self.index.modules[modname])
+            if info is None:
+                self._failed.add(modname)
+                return None
+            self._adopt(info)
+            self.touched.append(modname)
+        return info
+
+    def _body(self, key: Optional[str]) -> Optional[Body]:
+        if key is None:
+            return None
+        info = self._module(module_of(key))
+        return info.bodies.get(key) if info is not None else None
+
+    def _event(self, eid: EventId) -> Optional[CallEvent]:
+        body = self._body(eid[0])
+        return body.events[eid[1]] if body is not None and eid[1] < len(body.events) else None
+
+    def _ask(self, *query):
+        """Every question about other modules goes through here (and into the log)."""
+        answer = self.index.answer(query)
+        if self.queries is not None:
+            self.queries.append((query, answer))
+        return answer
 
     # -- call resolution ---------------------------------------------------------------------------
     def find_module(self, name: str, importer: ModuleInfo) -> Optional[ModuleInfo]:
-        if name.startswith("."):
-            dots = len(name) - len(name.lstrip("."))
-            base = importer.modname.split(".")[: -dots] if dots else []
-            name = ".".join(base + [name.lstrip(".")]) if name.lstrip(".") else ".".join(base)
-        if name in self.modules:
-            return self.modules[name]
-        hits = self._by_suffix.get(name, [])
-        return self.modules[hits[0]] if len(hits) == 1 else None
+        return self._module(self._ask("find", name, importer.modname))
 
     def target(self, ev: CallEvent) -> Optional[Body]:
         """The function of the linted tree that this call runs, if any."""
-        key = id(ev)
-        if key not in self._targets:
-            self._targets[key] = self._lookup(ev)
-        return self._targets[key]
-
-    def _lookup(self, ev: CallEvent) -> Optional[Body]:
-        ref = ev.local
-        if ref is None:
-            return None
-        info = ev.body.module
-        if ref[0] == "func":
-            return self.bodies.get(ref[1])
-        if ref[0] == "name":
-            name = ref[1]
-            body: Optional[Body] = ev.body
-            while body is not None and body is not info.top:
-                hit = self.bodies.get(f"{info.modname}:{body.name}.<locals>.{name}")
-                if hit:
-                    return hit
-                body = body.parent
-            hit = self.bodies.get(f"{info.modname}:{name}")
-            if hit:
-                return hit
-            imp = info.local_imports.get(name)
-            if imp and imp[0] == "symbol":
-                mod = self.find_module(imp[1], info)
-                if mod is not None:
-                    return self.bodies.get(f"{mod.modname}:{imp[2]}")
-            return None
-        if ref[0] == "import":
-            mod = self.find_module(ref[1], info)
-            if mod is not None:
-                return self.bodies.get(f"{mod.modname}:{ref[2]}")
-        return None
-
-    def _resolve_calls(self) -> None:
-        for body in self.bodies.values():
-            for ev in body.events:
-                tgt = self.target(ev)
-                if tgt is not None:
-                    self.callers.setdefault(tgt.key, []).append(ev)
-
-    # -- summaries ---------------------------------------------------------------------------------
-    def _fixpoint(self) -> None:
-        changed = True
-        rounds = 0
-        while changed and rounds < 50:
-            changed = False
-            rounds += 1
-            for body in self.bodies.values():
-                sites = set()
-                for ev in body.events:
-                    ev.sites = self._event_sites(ev)
-                    sites.update(ev.sites)
-                    if len(sites) > _MAX_SITES:
-                        break
-                new = frozenset(list(sites)[:_MAX_SITES]) if len(sites) > _MAX_SITES else frozenset(sites)
-                if new != body.summary:
-                    body.summary = new
-                    changed = True
-
-    def _event_sites(self, ev: CallEvent) -> List[Site]:
-        direct = direct_site(ev)
-        if direct is not None:
-            return [direct]
-        tgt = self.target(ev)
-        if tgt is None or not tgt.summary or tgt is ev.body:
-            return []
-        out = []
-        for s in tgt.summary:
-            inst = instantiate(s, ev, tgt)
-            if inst is not None:
-                out.append(inst)
-        return out
+        return self._body(self._ask("target", self._event_ids.get(id(ev))))
 
     # -- questions the rules ask -------------------------------------------------------------------
     def is_called(self, body: Body) -> bool:
@@ -161,6 +156,161 @@ class Project:
 
     def module_trains_bn(self, info: ModuleInfo) -> List[CallEvent]:
         return [ev for ev in info.all_events() if self.concrete_training_sites(ev)]
+
+    def any_module(self, predicate: Callable[[ModuleInfo], bool]) -> bool:
+        """``any(predicate(m) for m in project.modules.values())``, computed once per project.
+
+        ``predicate`` must be registered with ``module_fact``; a project built from summaries of other
+        processes answers from their per-module values instead of parsing every module."""
+        name = fact_name(predicate)
+        if name in self._assume:
+            if self.queries is not None:
+                self.queries.append((("fact", name), self._assume[name]))
+            return self._assume[name]
+        known = self._ask("fact", name)
+        if known is not None:
+            return known
+        if name not in self._facts:
+            self._facts[name] = any(predicate(m) for m in self.modules.values())
+        return self._facts[name]
+
+
+class _Modules(Mapping):
+    """``project.modules``: modname -> ModuleInfo, in lint order; parsed on first access."""
+
+    def __init__(self, project: Project):
+        self._p = project
+
+    def __getitem__(self, name: str) -> ModuleInfo:
+        info = self._p._module(name) if self._p._ask("module", name) else None
+        if info is None:
+            raise KeyError(name)
+        return info
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._p._ask("modules"))
+
+    def __len__(self) -> int:
+        return len(self._p._ask("modules"))
+
+
+class _Bodies(Mapping):
+    """``project.bodies``: body key -> Body of every module."""
+
+    def __init__(self, project: Project):
+        self._p = project
+
+    def __getitem__(self, key: str) -> Body:
+        body = self._p._body(key) if self._p._ask("body", key) else None
+        if body is None:
+            raise KeyError(key)
+        return body
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._p._ask("bodies")))
+
+    def __len__(self) -> int:
+        return len(self._p._ask("bodies"))
+
+
+class _Callers(Mapping):
+    """``project.callers``: body key -> the calls of that function anywhere in the tree."""
+
+    def __init__(self, project: Project):
+        self._p = project
+
+    def __getitem__(self, key: str) -> List[CallEvent]:
+        p = self._p
+        eids = p._ask("callers", key)
+        if not eids:
+            raise KeyError(key)
+        if key not in p._caller_lists:
+            events = [p._event(e) for e in eids]
+            p._caller_lists[key] = [e for e in events if e is not None]
+        return p._caller_lists[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self._p._ask("all-callers")
+        return iter(list(self._p.index.callers))
+
+    def __len__(self) -> int:
+        return len(self._p._ask("all-callers"))
+
+
+# --- summaries of one module -------------------------------------------------------------------------------
+
+
+def summarize(info: ModuleInfo) -> ModuleSummary:
+    """The module as the cross-module fixpoint needs it (see ``bnlint.summary``)."""
+    bodies: Dict[str, BodySummary] = {}
+    for key, body in info.bodies.items():
+        calls = []
+        for i, ev in enumerate(body.events):
+            direct = direct_site(ev)
+            ref = _reference(ev)
+            if direct is None and ref is None:
+                continue
+            calls.append(_call_summary(ev, (key, i), direct, ref))
+        defaults = {p: const_flag(body, d) for p, d in body.defaults.items() if d is not None}
+        bodies[key] = BodySummary(key, tuple(body.params), defaults, body.is_method, calls)
+    top = tuple(
+        b.name for b in info.functions() if b.parent is None and b.class_name is None and "." not in b.name
+    )
+    return ModuleSummary(info.modname, info.path, bodies, top)
+
+
+def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:
+    """Each argument classified as a flag in the caller, the way ``call_arg`` finds arguments."""
+    body = ev.body
+    pos: List[tuple] = []
+    kws: Dict[str, tuple] = {}
+    after_star = False
+    for a in ev.node.args:
+        if a.keyword is not None:
+            kws.setdefault(a.keyword.value, const_flag(body, a.value))
+        elif a.star == "*":
+            after_star = True  # positions after *args are unknowable
+        elif not a.star and not after_star:
+            pos.append(const_flag(body, a.value))
+    return CallSummary(
+        event=eid,
+        direct=direct,
+        ref=ref,
+        guards=ev.guards,
+        scope_reuse=_scope_reuse(ev),
+        positional=tuple(pos),
+        keywords=tuple(kws.items()),
+        starred=any(a.star for a in ev.node.args),
+        attribute=isinstance(ev.node.func, cst.Attribute),
+    )
+
+
+def _reference(ev: CallEvent) -> Optional[tuple]:
+    """Where the called function may live: this module (resolved now) or an imported one."""
+    ref = ev.local
+    if ref is None:
+        return None
+    info = ev.body.module
+    if ref[0] == "func":
+        return ("key", ref[1]) if ref[1] in info.bodies else None
+    if ref[0] == "name":
+        name = ref[1]
+        body: Optional[Body] = ev.body
+        while body is not None and body is not info.top:
+            key = f"{info.modname}:{body.name}.<locals>.{name}"
+            if key in info.bodies:
+                return ("key", key)
+            body = body.parent
+        key = f"{info.modname}:{name}"
+        if key in info.bodies:
+            return ("key", key)
+        imp = info.local_imports.get(name)
+        if imp and imp[0] == "symbol":
+            return ("import", imp[1], imp[2])
+        return None
+    if ref[0] == "import":
+        return ("import", ref[1], ref[2])
+    return None
 
 
 # --- BN sites created directly by a TF call ------------------------------------------------------------
@@ -198,6 +348,8 @@ def _normalizer_flag(body: Body, params_expr, order: int):
 def _scope_reuse(ev: CallEvent) -> object:
     reuse = None
     for c in ev.ctx:
+        if c.kind == "graph":
+            return "auto"  # built into its own tf.Graph: a second call cannot duplicate variables
         if c.kind == "vscope" and c.reuse:
             if c.reuse == "auto":
                 return "auto"
@@ -290,36 +442,3 @@ def call_arg(ev: CallEvent, callee: Body, param: str) -> Optional[cst.BaseExpres
     if has_star_kwargs(ev.node) or any(a.star == "*" for a in ev.node.args):
         return None
     return callee.defaults.get(param)  # None: required parameter not passed visibly
-
-
-def _value(ev: CallEvent, callee: Body, param: str) -> Flag:
-    expr = call_arg(ev, callee, param)
-    if expr is None:
-        return DYN
-    is_default = kwarg(ev.node, param) is None and expr is callee.defaults.get(param)
-    return const_flag(callee if is_default else ev.body, expr)
-
-
-def instantiate(site: Site, ev: CallEvent, callee: Body) -> Optional[Site]:
-    guards = set(ev.guards)
-    for g in site.guards:
-        v = _value(ev, callee, g)
-        if v[0] == "const" and not v[1]:
-            return None
-        if v[0] == "param":
-            guards.add(v[1])
-    flag = site.flag
-    if flag[0] == "param":
-        flag = _value(ev, callee, flag[1])
-    reuse = site.reuse
-    if isinstance(reuse, tuple) and reuse[0] == "param":
-        v = _value(ev, callee, reuse[1])
-        if v[0] == "const":
-            reuse = "auto" if v[1] else None
-        elif v[0] == "param":
-            reuse = v
-        else:
-            reuse = "auto"
-    if reuse is None:
-        reuse = _scope_reuse(ev)
-    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, site.named)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import lru_cache
-from typing import Dict, List, Type
+from typing import TYPE_CHECKING, Dict, List, Type
 
-from bnlint.rule import Rule
+if TYPE_CHECKING:
+    from bnlint.rule import Rule
 
 # Codes that are not rules of their own but still belong to bnlint.
 PARSE_ERROR = "BNL900"
-SPECIAL_CODES = {PARSE_ERROR: "file could not be parsed or read", "BNL901": "file analysis timed out"}
+TIMEOUT = "BNL901"
+SPECIAL_CODES = {PARSE_ERROR: "file could not be parsed or read", TIMEOUT: "file analysis timed out"}
 
 
 @lru_cache(maxsize=None)
-def all_rules() -> Dict[str, Type[Rule]]:
+def all_rules() -> Dict[str, Type["Rule"]]:
     import bnlint.rules as pkg
+    from bnlint.rule import Rule  # imports libcst: only when rules are needed (not on cache hits)
 
     found: Dict[str, Type[Rule]] = {}
     for mod in pkgutil.iter_modules(pkg.__path__):
@@ -31,5 +34,5 @@ def all_rules() -> Dict[str, Type[Rule]]:
     return dict(sorted(found.items()))
 
 
-def rule_list() -> List[Type[Rule]]:
+def rule_list() -> List[Type["Rule"]]:
     return list(all_rules().values())

@@ -189,7 +189,9 @@ def _losses(report) -> str:
     result = getattr(report, "result", None) or {}
     if "train_loss" not in result or "infer_loss" not in result:
         return "-"
-    return f"{result['train_loss']:.4g} / {result['infer_loss']:.4g} ({loss_ratio(report):.3g}x)"
+    ratio = loss_ratio(report)
+    return f"{result['train_loss']:.4g} / {result['infer_loss']:.4g} ({ratio:.0f}x)" if ratio >= 100 else \
+        f"{result['train_loss']:.4g} / {result['infer_loss']:.4g} ({ratio:.3g}x)"
 
 
 def _findings(report) -> str:

@@ -7,6 +7,7 @@ from typing import List, Optional
 import libcst as cst
 
 from bnlint.analysis import names_in
+from bnlint.cstwalk import find
 from bnlint.diagnostics import Fix
 from bnlint.fixes import (
     block_statements,
@@ -47,9 +48,13 @@ class UpdateOpsTooEarly(Rule):
         train_op = opt.minimize(loss)
     """
     fix_doc = """
-    Read the collection after every tower/model call of the step (the fix moves the statement
-    there, keeping the variable name and comments), e.g. right before the
-    `with tf.control_dependencies(update_ops):`.
+    Read the collection after every tower/model call of the step: the fix moves the
+    `update_ops = tf.get_collection(...)` statement (with the comment lines above it) to just
+    before the statement that makes the step depend on it, e.g. the
+    `with tf.control_dependencies(update_ops):`, keeping the variable name. When the list is also
+    read in between, the statement is repeated there instead of moved. No fix is offered when the
+    two places run under different loops/conditions, when something the statement reads is
+    reassigned in between, or when the step using the list is built in another function.
     """
     VALID = [
         """
@@ -256,12 +261,4 @@ def _loops_and_conds(chain) -> List[int]:
 
 
 def _name_uses(info, root, name: str) -> List[tuple]:
-    found = []
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value == name:
-                found.append(_pos(info, node))
-
-    root.visit(_V())
-    return found
+    return [_pos(info, n) for n in find(root, cst.Name) if n.value == name]

@@ -41,7 +41,9 @@ class StepWithoutUpdates(Rule):
         with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
             train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
 
-    For `compute_gradients` + `apply_gradients` the `apply_gradients` is wrapped.
+    For `compute_gradients` + `apply_gradients` the `apply_gradients` is wrapped. The fix is unsafe
+    when a training BN layer is built after the step in the same function (the collection read at
+    the step would miss it), and not offered when the step shares its line with other statements.
     """
     VALID = [
         """
@@ -138,6 +140,9 @@ def train(loss_fn, x):
         for ev in ctx.info.all_events():
             if not is_step(ev):
                 continue
+            local = [e for e in ev.body.events if any(s.collection_based for s in e.sites)]
+            if local and not any(e.training_collection_sites() for e in local):
+                continue  # the BN this function builds is frozen (training=False)
             verdict = covered(ev, project)
             if verdict == YES:
                 continue

@@ -332,3 +332,40 @@ def test_context_modules_are_the_import_neighbourhood(tmp_path):
     infos = {os.path.basename(i.path): i for i in result.infos}
     got = sorted(os.path.basename(i.path) for i in context_modules(infos["a.py"], list(infos.values())))
     assert got == ["b.py", "c.py", "d.py", "e.py"]  # imports transitively, importers two levels up
+
+
+# --- property: only the wrapped statement changes, whatever the file's style -------------------------------
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from bnlint.engine import lint_source  # noqa: E402
+from bnlint.source import decode_source  # noqa: E402
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(newline=st.sampled_from(["\n", "\r\n"]), bom=st.booleans(), final_newline=st.booleans(),
+       indent=st.sampled_from(["    ", "  ", "\t"]), comment=st.text(st.characters(blacklist_categories=("Cs", "Cc")),
+                                                               max_size=12),
+       encoding=st.sampled_from(["utf-8", "latin-1"]))
+def test_fix_changes_only_the_step_statement(newline, bom, final_newline, indent, comment, encoding):
+    if encoding == "latin-1":
+        comment = comment.encode("latin-1", "replace").decode("latin-1")
+        bom = False
+    lines = [f"# -*- coding: {encoding} -*-", "import tensorflow as tf", f"# {comment}", "def build(x):",
+             f"{indent}y = tf.layers.batch_normalization(x, training=True)  # {comment}",
+             f"{indent}op = tf.train.AdamOptimizer().minimize(y)", f"{indent}return op"]
+    text = newline.join(lines) + (newline if final_newline else "")
+    raw = (codecs.BOM_UTF8 if bom else b"") + text.encode(encoding)
+    src = decode_source("m.py", raw)
+
+    def relint(t):
+        return lint_source(t, "m.py", Settings(select=["BNL003"]))
+
+    fixed = fix_text(src, relint(src.text), relint, unsafe=False)
+    out = src.encode(fixed.text)
+    header = f"{indent}with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):"
+    expected_lines = lines[:5] + [header, indent + lines[5]] + lines[6:]
+    expected = newline.join(expected_lines) + (newline if final_newline else "")
+    assert out == (codecs.BOM_UTF8 if bom else b"") + expected.encode(encoding)
+    again = fix_text(decode_source("m.py", out), relint(fixed.text), relint, unsafe=False)
+    assert again.text == fixed.text and not again.applied

@@ -79,3 +79,17 @@ def test_verify_json_and_exit_1_when_nothing_repairs_the_program(tmp_path, capsy
     ratio = report["after"]["result"]["infer_loss"] / report["after"]["result"]["train_loss"]
     assert ratio > 20
     assert os.path.basename(report["before"]["script"]) == "train.py"
+
+
+@pytest.mark.tf
+def test_make_demo_runs_end_to_end():
+    # What `make demo` runs (with fewer training steps): lint, diff, verify, before/after table.
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "bnlint.demo", "--steps", "60"], capture_output=True, text=True,
+                          timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert out.index("=== 1.") < out.index("=== 3.") < out.index("+    update_ops = tf.get_collection") \
+        < out.index("=== 4.") < out.index("\nBN layer ") < out.index("verdict: the fixed program is healthy")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, TextIO
 
 from bnlint.diagnostics import Diagnostic
-from bnlint.runtime._tf import v1
+from bnlint.runtime._tf import tf, v1
 from bnlint.runtime.checks import DEFAULT_SMALL_BATCH, inspect_graph
 from bnlint.runtime.graph_index import GraphIndex
 from bnlint.runtime.instrument import Instrumentation, RunObserver, TrainStepDetector, fetched_ops
@@ -195,7 +195,10 @@ class ScriptObserver(RunObserver):
             self.report.diagnostics.extend(inspect_graph(
                 graph, train, small_batch=self.small_batch, filename=self.report.script, index=index))
             self.probe = MovingStatsProbe(graph, train, index=index)
-            self.initial = self.probe.read(session)
+            try:
+                self.initial = self.probe.read(session)
+            except tf.errors.OpError:  # not initialized yet: compare with the initializers' values
+                self.initial = None
         finally:
             self._busy = False
 

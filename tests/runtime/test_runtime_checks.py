@@ -85,7 +85,7 @@ def test_bnl101_names_the_tower_whose_own_copies_are_never_updated():
 
 def test_shared_variables_updated_from_one_tower_is_an_info_note_not_bnl101():
     for updates in ("tower0", "scoped"):
-        built = build(updates=updates)  # noqa: BNL001 (a test helper, not a tower loop)
+        built = build(updates=updates)
         diags = inspect_graph(built.graph, built.train_op, built.eval_fetch)
         assert [(d.code, d.severity) for d in diags] == [("BNL103", "info")]
         assert diags[0].data == {"run_towers": [0], "idle_towers": [1]}
@@ -170,7 +170,8 @@ def test_bnl102_without_a_trained_copy_is_a_warning():
         x = tf.compat.v1.placeholder(tf.float32, [32, 4])
         h = tf.compat.v1.layers.dense(x, 4, name="fc")
         h = tf.compat.v1.layers.batch_normalization(h, training=False, name="frozen_bn")
-        train = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(tf.reduce_sum(h))
+        opt = tf.compat.v1.train.GradientDescentOptimizer(0.1)
+        train = opt.minimize(tf.reduce_sum(h))
     diags = inspect_graph(graph, train)
     assert [(d.code, d.severity, d.data["layer"], d.data["trained_copy"]) for d in diags] == [
         ("BNL102", "warning", "frozen_bn", None)]

@@ -107,3 +107,11 @@ def test_import_without_tensorflow_says_what_to_install(monkeypatch):
     monkeypatch.delattr(bnlint, "runtime", raising=False)
     with pytest.raises(ImportError, match=r"install bnlint\[runtime\]"):
         importlib.import_module("bnlint.runtime")
+
+
+def test_importing_the_package_and_its_codes_does_not_import_tensorflow():
+    code = ("import sys, bnlint.runtime, bnlint.runtime.codes as c; "
+            "assert 'tensorflow' not in sys.modules; print(' '.join(sorted(c.RUNTIME_CODES)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [f"BNL10{i}" for i in range(1, 8)]

@@ -58,7 +58,7 @@ def main():
         else:
             scope = tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE)
         with tf.device("/gpu:%d" % i), tf.name_scope("tower_%d" % i), scope:
-            loss = xent(labels[i * b:(i + 1) * b], model(images[i * b:(i + 1) * b], training))  # noqa: BNL001
+            loss = xent(labels[i * b:(i + 1) * b], model(images[i * b:(i + 1) * b], training))
             losses.append(loss)
             tower_grads.append(opt.compute_gradients(loss))
     if args.bug == "unshared_towers":
@@ -81,7 +81,7 @@ def main():
     else:
         eval_scope = tf.variable_scope(tf.get_variable_scope(), reuse=True)
     with eval_scope:
-        infer_loss = xent(eval_labels, model(eval_images, args.bug == "eval_training"))  # noqa: BNL001
+        infer_loss = xent(eval_labels, model(eval_images, args.bug == "eval_training"))
 
     rng = np.random.RandomState(0)
     data = rng.normal(3.0, 2.0, (256, 4, 4, 3)).astype(np.float32)

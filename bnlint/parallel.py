@@ -1,0 +1,307 @@
+"""Worker processes for cold runs, and the two analysis phases they run.
+
+Phase 1 (``analyse``), once per relevant file: parse, build the ``ModuleInfo``, reduce it to a
+picklable ``ModuleSummary``, and run every rule with the facts of that module alone, recording each
+question the rules ask the project. Only summaries, findings and the question log travel back; the
+CST dies with the task, so no process holds the whole tree.
+
+The main process solves the cross-module fixpoint over all summaries (``bnlint.summary.solve``).
+A module's phase-1 findings stand when its BN sites came out the same and every recorded question
+has the same answer in the whole tree's index. The others (the ones that really use other modules)
+get phase 2 (``check``): parse the module again and run the rules on a ``Project`` over the global
+index, which parses any other module a rule asks about on demand.
+
+``Pool`` runs tasks in ``-j`` worker processes (largest first) with a per-file time limit: an alarm
+in the worker (BNL901 for the file), and a hard kill from the main process for a worker stuck in
+native code. With one job, or little work, the same tasks run in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from bnlint.diagnostics import Diagnostic, Location
+from bnlint.registry import PARSE_ERROR, TIMEOUT
+from bnlint.summary import ModuleSummary
+
+DEFAULT_TIMEOUT = 20.0  # seconds per file (CLI default)
+HARD_KILL_GRACE = 10.0  # extra seconds before the main process kills a worker that ignores its alarm
+
+
+class AnalysisTimeout(BaseException):
+    """The per-file time limit expired (BaseException: rules' ``except Exception`` must not eat it)."""
+
+
+@dataclass
+class Analysed:
+    """Phase-1 result of one file."""
+
+    summary: ModuleSummary
+    diagnostics: List[Diagnostic]
+    queries: List[tuple]
+
+
+@dataclass
+class Checked:
+    """Phase-2 result of one module: its findings and the modules the rules read."""
+
+    diagnostics: List[Diagnostic]
+    touched: Tuple[str, ...]
+
+
+@dataclass
+class Failed:
+    """The file could not be analysed: a BNL900/BNL901 diagnostic for it."""
+
+    diagnostic: Diagnostic
+
+
+# --- what every worker knows (set once per phase, see ``Pool.share``) -----------------------------------
+
+_SHARED: Dict[str, Any] = {}
+
+
+def _problem(code: str, path: str, message: str, row: int = 1, col: int = 1) -> Diagnostic:
+    return Diagnostic(code=code, message=message, filename=path, location=Location(row, col), severity="error")
+
+
+def analyse(path: str, modname: str, raw: bytes):
+    """Phase 1 for one file (see module docstring)."""
+    from bnlint.engine import check_module, parse
+    from bnlint.project import MODULE_FACTS, Project, summarize
+    from bnlint.source import SourceError, decode_source
+
+    try:
+        info = parse(decode_source(path, raw), modname)
+    except SourceError as exc:
+        return Failed(_problem(PARSE_ERROR, path, str(exc), getattr(exc, "row", 1), getattr(exc, "col", 1)))
+    summary = summarize(info)
+    project = Project([info], record=True, assume=_SHARED.get("assume"))
+    diags = check_module(info, project, _SHARED["settings"])
+    summary.facts = {name: bool(fact(info)) for name, fact in MODULE_FACTS.items()}
+    return Analysed(summary, diags, project.queries or [])
+
+
+def check(modname: str):
+    """Phase 2 for one module: rules over the whole tree's index, other modules parsed on demand."""
+    from bnlint.engine import check_module
+    from bnlint.project import Project
+
+    index = _SHARED["index"]
+    project = Project(index=index, loader=_load)
+    info = project._module(modname)
+    if info is None:
+        path = index.modules.get(modname, modname)
+        return Failed(_problem(PARSE_ERROR, path, "file changed or became unreadable during the run"))
+    diags = check_module(info, project, _SHARED["settings"])
+    return Checked(diags, tuple(project.loaded))
+
+
+def _load(modname: str, path: str):
+    """A module of the index, parsed again; None if its file no longer has the analysed content."""
+    from bnlint.engine import parse
+    from bnlint.source import SourceError, decode_source
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        expected = _SHARED.get("hashes", {}).get(path)
+        if expected is not None:
+            from bnlint.cache import content_hash
+
+            if content_hash(raw) != expected:
+                return None
+        return parse(decode_source(path, raw), modname)
+    except (OSError, SourceError):
+        return None
+
+
+TASKS: Dict[str, Callable] = {"analyse": analyse, "check": check}
+
+
+def run_task(kind: str, args: tuple, path: str, timeout: Optional[float]):
+    """One task with its time limit; every failure becomes a ``Failed`` naming the file."""
+    alarm = timeout is not None and timeout > 0 and threading.current_thread() is threading.main_thread()
+    previous = None
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return TASKS[kind](*args)
+    except AnalysisTimeout:
+        return Failed(_problem(TIMEOUT, path, f"analysis timed out after {timeout:g} s (--timeout); file skipped"))
+    except RecursionError:
+        return Failed(_problem(PARSE_ERROR, path, "expression nesting too deep to analyse"))
+    except Exception as exc:  # a bug in a rule must not stop the run: report it on the file
+        return Failed(_problem(PARSE_ERROR, path, f"bnlint internal error ({type(exc).__name__}: {exc}); please report it"))
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _on_alarm(signum, frame):
+    raise AnalysisTimeout()
+
+
+# --- the pool ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    kind: str
+    args: tuple
+    path: str  # the file the task is about (for BNL901/BNL900)
+    weight: int = 0  # bigger first
+    id: int = 0
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    task: Optional[Task] = None
+    started: float = 0.0
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Pool:
+    """``jobs`` worker processes (or none: in-process) sharing state set with ``share``."""
+
+    def __init__(self, jobs: int, timeout: Optional[float]):
+        self.jobs = max(1, jobs)
+        self.timeout = timeout
+        self._workers: List[_Worker] = []
+        self._shared: Dict[str, Any] = {}
+
+    def share(self, **values) -> None:
+        """State every task sees (settings, the global index ...)."""
+        self._shared.update(values)
+        for w in self._workers:
+            w.conn.send(("share", values))
+
+    def run(self, tasks: Sequence[Task], in_process: bool = False) -> Iterator[Tuple[Task, Any]]:
+        """(task, result) as tasks finish, largest tasks started first."""
+        todo = sorted(tasks, key=lambda t: -t.weight)
+        for i, t in enumerate(todo):
+            t.id = i
+        if in_process or self.jobs == 1 or len(todo) < 2:
+            _SHARED.update(self._shared)
+            for t in todo:
+                yield t, run_task(t.kind, t.args, t.path, self.timeout)
+            return
+        yield from self._run_parallel(todo)
+
+    def _run_parallel(self, todo: List[Task]) -> Iterator[Tuple[Task, Any]]:
+        from multiprocessing.connection import wait
+
+        while len(self._workers) < min(self.jobs, len(todo)):
+            self._workers.append(self._spawn())
+        queue = list(todo)
+        running = 0
+        while queue or running:
+            for w in self._workers:
+                if w.task is None and queue:
+                    w.task = queue.pop(0)
+                    w.started = time.monotonic()
+                    w.conn.send(("run", w.task.kind, w.task.args, w.task.path, self.timeout))
+                    running += 1
+            ready = wait([w.conn for w in self._workers if w.task is not None], timeout=self._poll())
+            for w in list(self._workers):
+                if w.task is None:
+                    continue
+                task = w.task
+                if w.conn in ready:
+                    try:
+                        result = w.conn.recv()
+                    except (EOFError, OSError):
+                        result = Failed(_problem(PARSE_ERROR, task.path, "bnlint worker died analysing this file"))
+                        self._replace(w)
+                    w.task = None
+                    running -= 1
+                    yield task, result
+                elif self._overdue(w):
+                    self._replace(w)
+                    w.task = None
+                    running -= 1
+                    yield task, Failed(_problem(TIMEOUT, task.path, f"analysis timed out after {self.timeout:g} s (--timeout); file skipped"))
+
+    def _poll(self) -> Optional[float]:
+        return 1.0 if self.timeout else None
+
+    def _overdue(self, w: _Worker) -> bool:
+        return bool(self.timeout) and time.monotonic() - w.started > self.timeout + HARD_KILL_GRACE
+
+    def _spawn(self) -> _Worker:
+        import multiprocessing as mp
+
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_serve, args=(child, self._shared), daemon=True)
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
+
+    def _replace(self, w: _Worker) -> None:
+        """Kill a stuck or dead worker (one we started) and start a fresh one in its place."""
+        try:
+            w.process.kill()
+        except (OSError, AttributeError):
+            pass
+        w.process.join(timeout=5)
+        w.conn.close()
+        fresh = self._spawn()
+        w.process, w.conn = fresh.process, fresh.conn
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                w.conn.send(("stop",))
+            except (OSError, BrokenPipeError):
+                pass
+        for w in self._workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=5)
+            w.conn.close()
+        self._workers = []
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _serve(conn, shared: Dict[str, Any]) -> None:
+    """Worker loop: receive tasks, answer results, until told to stop or the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    _SHARED.update(shared)
+    from bnlint.registry import all_rules
+
+    all_rules()  # import every rule (and its module facts) once per worker
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if msg[0] == "stop":
+            return
+        if msg[0] == "share":
+            _SHARED.update(msg[1])
+            continue
+        _, kind, args, path, timeout = msg
+        conn.send(run_task(kind, args, path, timeout))

@@ -1,0 +1,257 @@
+"""Linting a whole tree: which files to parse, the two analysis phases, the result cache.
+
+1. Read every file (the main process; cheap). With the cache on, a run whose files, settings and
+   bnlint code are all unchanged is answered from its run record here: no parsing, no libcst.
+2. Relevant files: the text ``prefilter``, then, transitively, files importing a module whose
+   functions build BN layers (``importers_of``), since calls to those helpers are what rules follow.
+3. Phase 1 for each (``parallel.analyse``, in workers): summary + findings from module-local facts +
+   the questions the rules asked. Cached per file content.
+4. The main process solves the cross-module index from all summaries (``summary.solve``).
+5. A module keeps its phase-1 findings when its BN sites and every recorded answer are the same in
+   the whole tree's index; the rest get phase 2 (``parallel.check``), cached per file together with a
+   fingerprint of everything cross-module they read.
+
+Every module's findings are therefore exactly those of one in-memory ``Project`` over the whole
+relevant set (``engine.run_rules``), whatever ``-j`` and whatever the cache holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from bnlint.cache import Cache, FileEntry, RunEntry, content_hash, run_key
+from bnlint.diagnostics import Diagnostic, Location
+from bnlint.parallel import Analysed, Checked, Failed, Pool, Task, default_jobs
+from bnlint.registry import PARSE_ERROR
+from bnlint.settings import Settings
+from bnlint.source import SourceError, read_bytes
+from bnlint.summary import Index, ModuleSummary, answers_hold, combine_facts, module_of, solve
+
+# Below this much work a run stays in-process: forking workers costs more than it saves.
+MIN_PARALLEL_BYTES = 256 * 1024
+
+
+@dataclass
+class TreeResult:
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    errors: List[Diagnostic] = field(default_factory=list)
+    analysed: List[str] = field(default_factory=list)  # relevant files that parsed, in lint order
+    raws: Dict[str, bytes] = field(default_factory=dict)
+    modnames: Dict[str, str] = field(default_factory=dict)
+    files_parsed: int = 0  # parsed in this run (not served by the cache)
+
+
+def analyse_tree(files: Sequence[Tuple[str, str]], context: Set[str], settings: Settings, *,
+                 jobs: Optional[int] = None, cache_dir: Optional[str] = None,
+                 timeout: Optional[float] = None) -> TreeResult:
+    """Findings of every file in ``files`` ((path, root) pairs); ``context`` files are analysed
+    for cross-module facts only (no findings, no errors)."""
+    from bnlint.engine import module_name
+
+    out = TreeResult()
+    order: List[str] = []
+    for path, root in files:
+        try:
+            out.raws[path] = read_bytes(path)  # never blocks on a FIFO; clear reasons for the rest
+        except SourceError as exc:
+            out.errors.append(_problem(path, str(exc)))
+            continue
+        out.modnames[path] = module_name(path, root)
+        order.append(path)
+
+    cache = Cache(cache_dir, settings).load() if cache_dir else None
+    hashes = {p: content_hash(out.raws[p]) for p in order} if cache is not None else {}
+    key = run_key([(p, out.modnames[p], hashes[p]) for p in order], sorted(context)) if cache is not None else ""
+    if cache is not None:
+        done = cache.run(key)
+        if done is not None:
+            out.diagnostics, out.errors = list(done.diagnostics), out.errors + list(done.errors)
+            out.analysed = [p for p in done.parsed if p in out.raws]
+            return out
+
+    run = _Run(out, order, settings, cache, hashes, jobs, timeout)
+    try:
+        run.phase1()
+        run.phase2()
+    finally:
+        run.close()
+    out.diagnostics = [d for d in run.diagnostics if d.filename not in context]
+    out.errors.extend(e for e in run.errors if e.filename not in context)
+    if cache is not None:
+        cache.put_run(key, RunEntry(out.diagnostics, [e for e in out.errors if e.filename in out.raws], out.analysed))
+        cache.save()
+    return out
+
+
+def _problem(path: str, message: str, row: int = 1, col: int = 1) -> Diagnostic:
+    return Diagnostic(code=PARSE_ERROR, message=message, filename=path, location=Location(row, col), severity="error")
+
+
+def _bn_helpers(s: ModuleSummary) -> bool:
+    """Some function (not the module level) builds BN layers itself."""
+    top = f"{s.modname}:<module>"
+    return any(c.direct is not None for k, b in s.bodies.items() if k != top for c in b.calls)
+
+
+def _has_functions(s: ModuleSummary) -> bool:
+    return len(s.bodies) > 1
+
+
+class _Run:
+    def __init__(self, out: TreeResult, order: List[str], settings: Settings, cache: Optional[Cache],
+                 hashes: Dict[str, str], jobs: Optional[int], timeout: Optional[float]):
+        self.out, self.order, self.settings, self.cache, self.hashes = out, order, settings, cache, hashes
+        self.position = {p: i for i, p in enumerate(order)}
+        self.pool = Pool(jobs or default_jobs(), timeout)
+        self.explicit_jobs = jobs is not None
+        self.in_process = False  # decided once the relevant files are known
+        self.analysed: Dict[str, FileEntry] = {}  # path -> phase-1 result
+        self.diagnostics: List[Diagnostic] = []
+        self.errors: List[Diagnostic] = []
+        self._started = False
+
+    # -- phase 1 and the relevant set ------------------------------------------------------------------
+    def phase1(self) -> None:
+        from bnlint.engine import imported_modules, importers_of, prefilter
+
+        raws, modnames = self.out.raws, self.out.modnames
+        relevant = [p for p in self.order if prefilter(raws[p])]
+        self.in_process = not self.explicit_jobs and sum(len(raws[p]) for p in relevant) < MIN_PARALLEL_BYTES
+        batch = self._analyse(relevant)
+        frontier = {s.modname for s in batch if _bn_helpers(s)}
+        chosen = set(relevant)
+        pending = {p: imported_modules(raws[p], modnames[p]) for p in self.order if p not in chosen}
+        while frontier and pending:
+            found = importers_of(frontier, pending)
+            for p in found:
+                del pending[p]
+            batch = self._analyse(found)
+            frontier = {s.modname for s in batch if _has_functions(s)}
+        self.out.analysed = [p for p in self.order if p in self.analysed]
+
+    def _analyse(self, paths: List[str]) -> List[ModuleSummary]:
+        """Phase 1 for ``paths`` (cache first); the summaries of those that parsed."""
+        raws, modnames = self.out.raws, self.out.modnames
+        tasks = []
+        for p in paths:
+            entry = self.cache.entry(p, self.hashes[p], modnames[p]) if self.cache is not None else None
+            if entry is not None:
+                self._take(p, entry)
+            else:
+                tasks.append(Task("analyse", (p, modnames[p], raws[p]), p, weight=len(raws[p])))
+        for task, result in self._run(tasks):
+            p = task.path
+            self.out.files_parsed += 1
+            if isinstance(result, Analysed):
+                entry = FileEntry(self.hashes.get(p, ""), modnames[p], summary=result.summary,
+                                  diagnostics=result.diagnostics, queries=result.queries)
+            elif result.diagnostic.code == PARSE_ERROR and "internal error" not in result.diagnostic.message:
+                entry = FileEntry(self.hashes.get(p, ""), modnames[p], error=result.diagnostic)
+            else:  # timeouts and crashes depend on the machine: report, never cache
+                self.errors.append(result.diagnostic)
+                continue
+            if self.cache is not None:
+                self.cache.put(p, entry)
+            self._take(p, entry)
+        return [self.analysed[p].summary for p in sorted(paths, key=self.position.__getitem__) if p in self.analysed]
+
+    def _take(self, path: str, entry: FileEntry) -> None:
+        if entry.error is not None:
+            self.errors.append(entry.error)
+        else:
+            self.analysed[path] = entry
+
+    def _run(self, tasks: List[Task]):
+        if not tasks:
+            return iter(())
+        if not self._started:
+            from bnlint.project import MODULE_FACTS
+            from bnlint.registry import all_rules
+
+            all_rules()  # import the rules (and their module facts) once, before workers fork
+            # Phase 1 guesses that facts such as "some module builds BN" hold (the prefilter picked
+            # files that mention BN); a module whose rules relied on a wrong guess gets phase 2.
+            self.pool.share(settings=self.settings, assume={name: True for name in MODULE_FACTS})
+            self._started = True
+        return self.pool.run(tasks, in_process=self.in_process)
+
+    # -- the whole tree, and phase 2 --------------------------------------------------------------------
+    def phase2(self) -> None:
+        paths = self.out.analysed
+        summaries = [self.analysed[p].summary for p in paths]
+        index = solve(summaries)
+        local = {s.modname: solve([s]) for s in summaries}
+        index.facts = combine_facts(summaries, {m: i.sites for m, i in local.items()}, index)
+        groups = _group(index) if self.cache is not None else {}
+        todo: List[Task] = []
+        for p in paths:
+            entry = self.analysed[p]
+            modname = entry.summary.modname
+            if self._stands(entry, local[modname], index):
+                self.diagnostics.extend(entry.diagnostics)
+                continue
+            if entry.checked is not None and self.cache is not None:
+                touched, fp, diags = entry.checked
+                if fp == _fingerprint(index, groups, self.hashes, touched):
+                    self.diagnostics.extend(diags)
+                    continue
+            todo.append(Task("check", (modname,), p, weight=len(self.out.raws[p])))
+        if not todo:
+            return
+        self.pool.share(index=index, hashes=self.hashes)
+        for task, result in self._run(todo):
+            if isinstance(result, Checked):
+                self.diagnostics.extend(result.diagnostics)
+                if self.cache is not None:
+                    entry = self.analysed[task.path]
+                    entry.checked = (result.touched, _fingerprint(index, groups, self.hashes, result.touched), result.diagnostics)
+                    self.cache.put(task.path, entry)
+            else:
+                self.errors.append(result.diagnostic)
+
+    @staticmethod
+    def _stands(entry: FileEntry, local: Index, index: Index) -> bool:
+        """Phase-1 findings hold: same BN sites and the same answer to every recorded question."""
+        modname = entry.summary.modname
+        if local.sites != index.module_sites(modname):
+            return False
+        if any(index.summaries.get(k) != v for k, v in local.summaries.items()):
+            return False
+        return answers_hold(entry.queries, index)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _group(index: Index) -> Dict[str, list]:
+    """Per module, a canonical text of every cross-module fact about its functions and calls."""
+    parts: Dict[str, list] = {m: [] for m in index.modules}
+
+    def sites(ss) -> str:
+        return repr(sorted(s.order_key() for s in ss))
+
+    for eid, ss in index.sites.items():
+        parts.setdefault(module_of(eid[0]), []).append(f"s{eid}{sites(ss)}")
+    for key, ss in index.summaries.items():
+        parts.setdefault(module_of(key), []).append(f"b{key}{sites(ss)}")
+    for eid, key in index.targets.items():
+        parts.setdefault(module_of(eid[0]), []).append(f"t{eid}{key}")
+    for key, callers in index.callers.items():
+        parts.setdefault(module_of(key), []).append(f"c{key}{callers}")
+    return {m: sorted(v) for m, v in parts.items()}
+
+
+def _fingerprint(index: Index, groups: Dict[str, list], hashes: Dict[str, str], touched) -> str:
+    """Everything a phase-2 result may have read: the module table, the tree facts, and for each
+    module it loaded, its content and its cross-module facts."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(tuple(index.modules)).encode())
+    h.update(repr(sorted(index.facts.items())).encode())
+    for mod in sorted(touched):
+        path = index.modules.get(mod)
+        h.update(f"\n{mod}\0{hashes.get(path)}\0".encode())
+        h.update("\n".join(groups.get(mod, ())).encode())
+    return h.hexdigest()
