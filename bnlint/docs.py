@@ -9,6 +9,7 @@ import sys
 from typing import List, Optional, Sequence
 
 from bnlint.registry import SPECIAL_CODES, all_rules
+from bnlint.runtime_codes import RUNTIME_CODES
 
 README_START, README_END = "<!-- rules:start -->", "<!-- rules:end -->"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,9 +25,21 @@ def rule_table(page: str = "docs/rules.md") -> str:
         default = "on" if rule.default_enabled else f"opt-in ({rule.severity})"
         fix = rule.fix_safety or "-"
         rows.append(f"| [{code}]({page}#{code.lower()}) | {rule.name} | {rule.summary} | {default} | {fix} |")
+    for code, rc in RUNTIME_CODES.items():
+        summary = rc.summary.split(": ")[0].split(". ")[0]
+        rows.append(f"| [{code}]({page}#{code.lower()}) | {rc.name} | {summary} | runtime (`bnlint inspect`) | - |")
     for code, text in SPECIAL_CODES.items():
         rows.append(f"| {code} | - | {text} | on | - |")
     return "\n".join(rows) + "\n"
+
+
+def runtime_page(code: str) -> str:
+    rc = RUNTIME_CODES[code]
+    return "\n".join([
+        f"# {code} {rc.name}", "", f"Severity: {rc.severity} (runtime check: `bnlint inspect`, "
+        "`bnlint.runtime.inspect_graph`, `bnlint verify`)", "", "## What it does", rc.summary, "",
+        "## Fix", "Found in the graph, not in a source line: apply the matching static rule's fix "
+        "(BNL001-BNL003) or `bnlint verify SCRIPT` to check a fix by execution.", ""])
 
 
 def _demote_headings(markdown: str) -> str:
@@ -47,6 +60,8 @@ def rules_document() -> str:
              "# bnlint rules", "", rule_table(page="")]
     for code, rule in all_rules().items():
         parts += [f'<a id="{code.lower()}"></a>', "", _demote_headings(rule.page()).rstrip() + "\n"]
+    for code in RUNTIME_CODES:
+        parts += [f'<a id="{code.lower()}"></a>', "", _demote_headings(runtime_page(code)).rstrip() + "\n"]
     for code, text in SPECIAL_CODES.items():
         parts += [f'<a id="{code.lower()}"></a>', "", f"## {code}", "", text[0].upper() + text[1:] + ".", ""]
     return "\n".join(parts).rstrip() + "\n"
@@ -91,10 +106,13 @@ def rule_command(argv: Sequence[str]) -> int:
         print("usage: bnlint rule CODE | bnlint rule --all")
         return 0 if argv else 2
     if argv[0] == "--all":
-        pages: List[str] = [rule.page() for rule in rules.values()]
+        pages: List[str] = [rule.page() for rule in rules.values()] + [runtime_page(c) for c in RUNTIME_CODES]
         print("\n\n".join(pages))
         return 0
     code = argv[0].upper()
+    if code in RUNTIME_CODES:
+        print(runtime_page(code))
+        return 0
     if code in SPECIAL_CODES:
         print(f"# {code}\n\n{SPECIAL_CODES[code]}")
         return 0

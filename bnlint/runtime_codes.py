@@ -1,4 +1,5 @@
-"""The runtime inspector's codes: name and summary of each (importing this never imports TensorFlow)."""
+"""The runtime inspector's codes: name and summary of each. Lives outside bnlint.runtime so docs and
+config can read it without TensorFlow installed."""
 
 from __future__ import annotations
 
