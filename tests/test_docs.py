@@ -9,6 +9,7 @@ from bnlint.cli import main
 from bnlint.diagnostics import DOCS_URL
 from bnlint.docs import README_END, README_START, RULES_DOC_PATH, readme_with_table, rule_table, stale_files
 from bnlint.registry import SPECIAL_CODES, all_rules
+from bnlint.runtime_codes import RUNTIME_CODES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
