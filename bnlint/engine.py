@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Location
@@ -28,10 +29,16 @@ DEFAULT_EXCLUDE = [
 # Every rule needs BN layers (or the learning phase / hand-rolled BN) in play, so a file can
 # matter only if it mentions one; an optimizer step alone is not enough. Files importing a
 # module whose functions build BN layers are pulled in by ``tree_analysis`` (a helper `bn()` in
-# ops.py makes every caller of it relevant).
-_RELEVANT = re.compile(
-    rb"batch_norm|BatchNorm|normalizer_fn|SyncBatch|learning_phase|\.moments\(|applications\."
-)
+# ops.py makes every caller of it relevant). The test is cheap on purpose: plain substring
+# searches first (memchr speed), a word-boundary regex only on the few files that pass, so
+# ``fused_batch_norm`` or ``FusedBatchNormV3`` (TF internals, no BN layer) do not count.
+_BN_LITERALS = (b"batch_norm", b"BatchNormalization", b"normalizer_fn", b"set_learning_phase")
+_BN_WORDS = re.compile(rb"\bbatch_norm(?:alization)?\b|BatchNormalization|normalizer_fn|set_learning_phase")
+# Keras application models built with BN (patterns.KERAS_APPS_WITH_BN), in an ``applications`` file.
+_BN_APPS = re.compile(rb"\b(?:ResNet|resnet|Inception|inception|Xception|xception|MobileNet|mobilenet|DenseNet"
+                      rb"|densenet|NASNet|nasnet|EfficientNet|efficientnet|RegNet|regnet)")
+# Hand-rolled BN (BNL012): batch moments kept in an ExponentialMovingAverage.
+_HAND_ROLLED = (b"moments(", b"ExponentialMovingAverage")
 _IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()]+)|import\s+([\w., ]+))", re.M)
 
 
@@ -73,9 +80,24 @@ def is_excluded(path: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+class _Excluder:
+    """``is_excluded`` during a walk, fast: the patterns are one compiled regex, and only a new
+    path component (and the whole relative path) need checking, since its folders passed."""
+
+    def __init__(self, patterns: Sequence[str]):
+        import fnmatch
+
+        joined = "|".join(f"(?:{fnmatch.translate(os.path.normcase(p))})" for p in patterns)
+        self._match = re.compile(joined).match if patterns else None
+
+    def __call__(self, name: str, rel: str) -> bool:
+        m = self._match
+        return m is not None and (m(os.path.normcase(name)) is not None or m(os.path.normcase(rel)) is not None)
+
+
 def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, str]], List[Diagnostic]]:
     """(file, root) pairs for every Python file under ``paths``; unreadable paths become BNL900."""
-    exclude = list(settings.exclude or DEFAULT_EXCLUDE) + list(settings.extend_exclude)
+    excluded = _Excluder(list(settings.exclude or DEFAULT_EXCLUDE) + list(settings.extend_exclude))
     out: List[Tuple[str, str]] = []
     errors: List[Diagnostic] = []
     seen = set()
@@ -100,14 +122,14 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
                     continue
                 visited_dirs.add(real_dir)
                 # Patterns apply below the path the user named, never to the path itself.
-                dirnames[:] = sorted(d for d in dirnames if not is_excluded(os.path.relpath(os.path.join(dirpath, d), path), exclude))
+                rel_dir = os.path.relpath(dirpath, path)
+                rel_dir = "" if rel_dir == "." else rel_dir + os.sep
+                dirnames[:] = sorted(d for d in dirnames if not excluded(d, rel_dir + d))
                 for fn in sorted(filenames):
-                    if not fn.endswith(".py"):
+                    if not fn.endswith(".py") or excluded(fn, rel_dir + fn):
                         continue
                     fp = os.path.join(dirpath, fn)
-                    if is_excluded(os.path.relpath(fp, path), exclude):
-                        continue
-                    real = os.path.realpath(fp)
+                    real = os.path.realpath(fp) if os.path.islink(fp) else os.path.join(real_dir, fn)
                     if real in seen:
                         continue
                     seen.add(real)
@@ -118,7 +140,12 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
 
 
 def module_name(path: str, root: str) -> str:
-    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    abs_root = _absolute(root)
+    abs_path = os.path.abspath(path)
+    if abs_path.startswith(abs_root.rstrip(os.sep) + os.sep):
+        rel = abs_path[len(abs_root.rstrip(os.sep)) + 1:]
+    else:
+        rel = os.path.relpath(abs_path, abs_root)
     if rel.startswith(".."):
         rel = os.path.basename(path)
     rel = rel[:-3] if rel.endswith(".py") else rel
@@ -128,12 +155,22 @@ def module_name(path: str, root: str) -> str:
     return ".".join(parts)
 
 
+@lru_cache(maxsize=64)
+def _absolute(root: str) -> str:
+    return os.path.abspath(root)
+
+
 def _error(path: str, reason: str, row: int = 1, col: int = 1) -> Diagnostic:
     return Diagnostic(code=PARSE_ERROR, message=reason, filename=path, location=Location(row, col), severity="error")
 
 
 def prefilter(raw: bytes) -> bool:
-    return _RELEVANT.search(raw) is not None
+    """Whether a file can matter by itself (see ``_BN_LITERALS``)."""
+    if any(word in raw for word in _BN_LITERALS) and _BN_WORDS.search(raw) is not None:
+        return True
+    if b"applications" in raw and _BN_APPS.search(raw) is not None:
+        return True
+    return all(word in raw for word in _HAND_ROLLED)
 
 
 def imported_modules(raw: bytes, modname: str) -> List[str]:

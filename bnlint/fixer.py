@@ -317,14 +317,17 @@ def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
     by_file: Dict[str, List[Diagnostic]] = {}
     for d in result.diagnostics:
         by_file.setdefault(d.filename, []).append(d)
-    infos = {info.path: info for info in result.infos}
+    infos: Optional[dict] = None  # parsed only when some file has a fix to apply
     remaining: List[Diagnostic] = []
     for path, diags in by_file.items():
         src = result.sources.get(path)
-        info = infos.get(path)
-        if info is None and src is not None:  # a run that did not keep its parsed modules
-            info = _parse(src)
-        if src is None or info is None or info.python2 or not applicable(diags, unsafe):
+        if src is None or not applicable(diags, unsafe):
+            remaining.extend(diags)
+            continue
+        if infos is None:
+            infos = {info.path: info for info in result.infos}
+        info = infos.get(path) or _parse(src)
+        if info is None or info.python2:
             remaining.extend(diags)
             continue
         relint = Relinter(src, info.modname, context_modules(info, result.infos), settings)

@@ -31,6 +31,7 @@ _PARSE_STACK = 256 * 1024 * 1024
 # libcst trees and bnlint's walks over them recurse a few Python frames per nesting level; code as
 # deep as CPython accepts (~3000 levels) needs this much. Measured safe on the default 8 MB stack.
 RECURSION_LIMIT = 10000
+_CPYTHON_RECURSION_LIMIT = 1000
 
 
 class SourceError(Exception):
@@ -202,7 +203,11 @@ def read_source(path: str) -> SourceFile:
 def _cpython_verdict(text: str) -> Optional[SyntaxError]:
     """None when CPython compiles ``text`` to an AST, else its SyntaxError. Code CPython itself
     rejects as too deeply nested raises SourceError: libcst would take minutes or crash on it."""
+    # CPython's nesting limit scales with the recursion limit (3.11: 3x); judge with the default
+    # so that what passes is what a stock interpreter runs (and what libcst parses in seconds).
+    limit = sys.getrecursionlimit()
     try:
+        sys.setrecursionlimit(_CPYTHON_RECURSION_LIMIT)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
             compile(text, "<bnlint>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
@@ -215,6 +220,8 @@ def _cpython_verdict(text: str) -> Optional[SyntaxError]:
         raise SourceError("expression nesting too deep: Python's own parser gives up on this file") from None
     except ValueError as exc:  # e.g. NUL bytes in a str built by a caller
         return SyntaxError(str(exc))
+    finally:
+        sys.setrecursionlimit(limit)
     return None
 
 

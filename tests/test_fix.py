@@ -344,8 +344,8 @@ from bnlint.source import decode_source  # noqa: E402
 
 @hsettings(max_examples=40, deadline=None)
 @given(newline=st.sampled_from(["\n", "\r\n"]), bom=st.booleans(), final_newline=st.booleans(),
-       indent=st.sampled_from(["    ", "  ", "\t"]), comment=st.text(st.characters(blacklist_categories=("Cs", "Cc")),
-                                                               max_size=12),
+       indent=st.sampled_from(["    ", "  ", "\t"]),
+       comment=st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
        encoding=st.sampled_from(["utf-8", "latin-1"]))
 def test_fix_changes_only_the_step_statement(newline, bom, final_newline, indent, comment, encoding):
     if encoding == "latin-1":
