@@ -1,6 +1,6 @@
 """The result cache: ``.bnlint_cache/`` at the project root (like ``.ruff_cache``).
 
-One file per (bnlint code, settings that affect results) holds, per analysed source file keyed on
+Per (bnlint code, settings that affect results), one file holds, per analysed source file keyed on
 its content hash and module name: the phase-1 result (module summary, findings computed with that
 module's facts alone, and the questions the rules asked the project; see ``bnlint.parallel``) and
 the phase-2 result with a fingerprint of every cross-module fact it used. A later run revalidates
@@ -106,36 +106,42 @@ class RunEntry:
 
 
 class Cache:
+    """Two files per key: the run records (small, all a warm run reads) and the file entries."""
+
     def __init__(self, directory: str, settings):
         self.directory = directory
-        self.path = os.path.join(directory, f"{code_key()[:16]}-{settings_key(settings)}.pickle")
+        base = os.path.join(directory, f"{code_key()[:16]}-{settings_key(settings)}")
+        self.runs_path, self.files_path = base + ".runs", base + ".files"
         self.files: Dict[str, FileEntry] = {}
         self.runs: Dict[str, RunEntry] = {}
         self._run_order: List[str] = []
-        self.dirty = False
+        self._files_loaded = False
+        self._dirty_runs = self._dirty_files = False
 
     def load(self) -> "Cache":
-        try:
-            with open(self.path, "rb") as fh:
-                data = _SafeUnpickler(io.BytesIO(fh.read())).load()
-            if not (isinstance(data, dict) and data.get("format") == FORMAT):
-                return self
-            files, runs, order = data["files"], data["runs"], data["run_order"]
-            if isinstance(files, dict) and isinstance(runs, dict) and isinstance(order, list):
-                self.files, self.runs, self._run_order = files, runs, order
-        except Exception:  # missing, truncated, foreign or tampered: start empty
-            self.files, self.runs, self._run_order = {}, {}, []
+        data = _read(self.runs_path)
+        if isinstance(data, dict) and isinstance(data.get("runs"), dict) and isinstance(data.get("order"), list):
+            self.runs, self._run_order = data["runs"], data["order"]
         return self
 
+    def _load_files(self) -> None:
+        if not self._files_loaded:
+            self._files_loaded = True
+            data = _read(self.files_path)
+            if isinstance(data, dict) and isinstance(data.get("files"), dict):
+                self.files = data["files"]
+
     def entry(self, path: str, hash: str, modname: str) -> Optional[FileEntry]:
+        self._load_files()
         e = self.files.get(path)
         if isinstance(e, FileEntry) and e.hash == hash and e.modname == modname:
             return e
         return None
 
     def put(self, path: str, entry: FileEntry) -> None:
+        self._load_files()
         self.files[path] = entry
-        self.dirty = True
+        self._dirty_files = True
 
     def run(self, key: str) -> Optional[RunEntry]:
         r = self.runs.get(key)
@@ -149,29 +155,44 @@ class Cache:
         for old in self._run_order[:-MAX_RUNS]:
             self.runs.pop(old, None)
         self._run_order = self._run_order[-MAX_RUNS:]
-        self.dirty = True
+        self._dirty_runs = True
 
     def save(self) -> None:
         """Write atomically (a concurrent run sees the old or the new file, never half of one);
         entries of files that no longer exist are dropped. Failing to write is not an error."""
-        if not self.dirty:
-            return
-        self.files = {p: e for p, e in self.files.items() if os.path.exists(p)}
-        data = {"format": FORMAT, "files": self.files, "runs": self.runs, "run_order": self._run_order}
         try:
-            _prepare(self.directory)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pickle", dir=self.directory)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            if self._dirty_files:
+                self.files = {p: e for p, e in self.files.items() if os.path.exists(p)}
+                _write(self.directory, self.files_path, {"format": FORMAT, "files": self.files})
+                self._dirty_files = False
+            if self._dirty_runs:
+                _write(self.directory, self.runs_path, {"format": FORMAT, "runs": self.runs, "order": self._run_order})
+                self._dirty_runs = False
         except OSError:
-            return
-        self.dirty = False
+            pass
+
+
+def _read(path: str):
+    """The cached object, or None when the file is missing, truncated, foreign or tampered with."""
+    try:
+        with open(path, "rb") as fh:
+            data = _SafeUnpickler(io.BytesIO(fh.read())).load()
+    except Exception:
+        return None
+    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+
+
+def _write(directory: str, path: str, data: dict) -> None:
+    _prepare(directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _prepare(directory: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Location
@@ -140,7 +139,7 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
 
 
 def module_name(path: str, root: str) -> str:
-    abs_root = _absolute(root)
+    abs_root = os.path.abspath(root)
     abs_path = os.path.abspath(path)
     if abs_path.startswith(abs_root.rstrip(os.sep) + os.sep):
         rel = abs_path[len(abs_root.rstrip(os.sep)) + 1:]
@@ -153,11 +152,6 @@ def module_name(path: str, root: str) -> str:
     if parts and parts[-1] == "__init__":
         parts = parts[:-1] or ["__init__"]
     return ".".join(parts)
-
-
-@lru_cache(maxsize=64)
-def _absolute(root: str) -> str:
-    return os.path.abspath(root)
 
 
 def _error(path: str, reason: str, row: int = 1, col: int = 1) -> Diagnostic:

@@ -252,6 +252,10 @@ def write_atomic(path: str, data: bytes, expected: bytes) -> None:
         if fh.read() != expected:
             raise FixError("the file changed while it was being fixed")
     st = os.stat(real)
+    # Replacing through a rename would bypass a read-only mode (root, or a writable folder): honour
+    # it, as version-control checkouts (Perforce, git-annex) rely on it.
+    if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
+        raise FixError("the file is read-only; make it writable to apply the fixes")
     folder = os.path.dirname(real) or "."
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".bnlint-tmp", dir=folder)
     try:

@@ -158,6 +158,8 @@ def run(args) -> int:
     if errors:
         for e in errors:
             print(f"bnlint: error: {e.filename}: {e.message}", file=sys.stderr)
+    if fixrun is not None and fixrun.failures:  # --fix was asked for and some file could not be fixed
+        return EXIT_ERROR
     if args.exit_zero:
         return EXIT_CLEAN
     if counted or errors:

@@ -172,13 +172,12 @@ def build(x, n):
             if not uses:
                 continue
             first = later_bn[0]
-            n_layers = len({s for b in later_bn for s in b.sites})
             ctx.report(
                 ev.node,
                 f"UPDATE_OPS is read here, before the BN layers built at line {ctx.line_of(first.node)}"
                 f"{' (and later)' if len(later_bn) > 1 else ''} exist: the list the step depends on is "
-                f"empty or partial, so the moving_mean/moving_variance of {n_layers if n_layers > 1 else 'those'} BN "
-                "layer(s) are never updated and inference uses their initial values; read the "
+                "empty or partial, so the moving_mean/moving_variance of those BN layers are never "
+                "updated and inference uses their initial values (mean 0, variance 1); read the "
                 "collection after the model/tower loop",
                 fix=self._fix(ctx, ev, uses, later_bn),
             )

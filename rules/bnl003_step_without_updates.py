@@ -136,7 +136,8 @@ def train(loss_fn, x):
         training = project.module_trains_bn(ctx.info)
         if not training:
             return
-        n = len({s for ev in training for s in project.concrete_training_sites(ev)})
+        lines = sorted({ctx.line_of(e.node) for e in training})
+        built = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
         for ev in ctx.info.all_events():
             if not is_step(ev):
                 continue
@@ -154,7 +155,7 @@ def train(loss_fn, x):
             ctx.report(
                 ev.node,
                 f"`{ev.method}` runs without the BN update ops ({what}): the moving_mean/moving_variance "
-                f"of the training BN layers ({n} site(s) in this module) are never updated, so inference "
+                f"of the training BN layers (built at line(s) {built}) are never updated, so inference "
                 "uses their initial values (mean 0, variance 1); wrap the step in "
                 "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
                 fix=self._fix(ctx, ev),
