@@ -11,9 +11,9 @@ has the same answer in the whole tree's index. The others (the ones that really 
 get phase 2 (``check``): parse the module again and run the rules on a ``Project`` over the global
 index, which parses any other module a rule asks about on demand.
 
-``Pool`` runs tasks in ``-j`` worker processes (largest first) with a per-file time limit: an alarm
-in the worker (BNL901 for the file), and a hard kill from the main process for a worker stuck in
-native code. With one job, or little work, the same tasks run in-process.
+``Pool`` runs tasks in ``-j`` worker processes (largest first) with a per-file time limit: a CPU-time
+alarm in the worker (BNL901 for the file), and a hard kill from the main process for a worker that
+does not answer in time (stuck in native code or blocked). With one job, or little work, the same tasks run in-process.
 """
 
 from __future__ import annotations
@@ -126,11 +126,12 @@ TASKS: Dict[str, Callable] = {"analyse": analyse, "check": check}
 
 def run_task(kind: str, args: tuple, path: str, timeout: Optional[float]):
     """One task with its time limit; every failure becomes a ``Failed`` naming the file."""
+    # CPU time of the process (all threads), not wall time: a busy machine must not time files out.
     alarm = timeout is not None and timeout > 0 and threading.current_thread() is threading.main_thread()
     previous = None
     if alarm:
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        previous = signal.signal(signal.SIGPROF, _on_alarm)
+        signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
         return TASKS[kind](*args)
     except AnalysisTimeout:
@@ -141,8 +142,8 @@ def run_task(kind: str, args: tuple, path: str, timeout: Optional[float]):
         return Failed(_problem(PARSE_ERROR, path, f"bnlint internal error ({type(exc).__name__}: {exc}); please report it"))
     finally:
         if alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
 
 
 def _on_alarm(signum, frame):
@@ -224,9 +225,10 @@ class Pool:
                 task = w.task
                 if w.conn in ready:
                     try:
-                        result = w.conn.recv()
+                        result, alive = w.conn.recv()
                     except (EOFError, OSError):
-                        result = Failed(_problem(PARSE_ERROR, task.path, "bnlint worker died analysing this file"))
+                        result, alive = Failed(_problem(PARSE_ERROR, task.path, "bnlint worker died analysing this file")), False
+                    if not alive:
                         self._replace(w)
                     w.task = None
                     running -= 1
@@ -304,4 +306,10 @@ def _serve(conn, shared: Dict[str, Any]) -> None:
             _SHARED.update(msg[1])
             continue
         _, kind, args, path, timeout = msg
-        conn.send(run_task(kind, args, path, timeout))
+        result = run_task(kind, args, path, timeout)
+        # A timed-out parse may still run in its helper thread (libcst parses on a big-stack thread):
+        # this process is no good for more work, so it says so and ends; the pool starts another.
+        alive = threading.active_count() == 1
+        conn.send((result, alive))
+        if not alive:
+            return
