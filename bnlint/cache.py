@@ -91,6 +91,7 @@ class FileEntry:
 
     hash: str
     modname: str
+    uses_bn: Optional[bool] = None  # BN words used in code (None: not checked)
     error: Optional[Diagnostic] = None  # BNL900 for this content
     summary: object = None  # bnlint.summary.ModuleSummary
     diagnostics: List[Diagnostic] = field(default_factory=list)  # phase 1, module-local facts

@@ -6,7 +6,11 @@ Exit codes follow ruff: 0 clean, 1 findings, 2 usage/internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
 from typing import List, Optional, Sequence
 
 from bnlint import __version__
@@ -51,6 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM stops a lint/fix run the way Ctrl-C does: the file being written is finished or rolled
+    back and its temporary file removed (the default action would end bnlint mid-write)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pid = os.getpid()
+
+    def stop(signum, frame):
+        if os.getpid() != pid:  # a forked worker inherited this handler: end as SIGTERM means
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -77,10 +104,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = build_parser().parse_args(argv)
         from bnlint.lint_command import run
 
-        return run(args)
+        with _sigterm_as_interrupt():
+            return run(args)
     except SystemExit as exc:  # argparse: --help (0) or usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     except KeyboardInterrupt:
+        print("bnlint: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from bnlint.parallel import interrupted
+
+        if not interrupted(exc):  # libcst may report an interrupt as its own KeyError
+            raise
         print("bnlint: interrupted", file=sys.stderr)
         return 130
 

@@ -38,6 +38,12 @@ _BN_APPS = re.compile(rb"\b(?:ResNet|resnet|Inception|inception|Xception|xceptio
                       rb"|densenet|NASNet|nasnet|EfficientNet|efficientnet|RegNet|regnet)")
 # Hand-rolled BN (BNL012): batch moments kept in an ExponentialMovingAverage.
 _HAND_ROLLED = (b"moments(", b"ExponentialMovingAverage")
+# The same words as identifiers (``uses_bn``).
+_BN_CODE_NAME = re.compile(
+    r"(?:batch_norm|batch_normalization|(?:Sync)?BatchNormalization|normalizer_fn|set_learning_phase|moments"
+    r"|ExponentialMovingAverage)$|(?:ResNet|resnet|Inception|inception|Xception|xception|MobileNet|mobilenet"
+    r"|DenseNet|densenet|NASNet|nasnet|EfficientNet|efficientnet|RegNet|regnet)"
+)
 _IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()]+)|import\s+([\w., ]+))", re.M)
 
 
@@ -167,6 +173,40 @@ def prefilter(raw: bytes) -> bool:
     return all(word in raw for word in _HAND_ROLLED)
 
 
+def code_ast(text: str):
+    """CPython's AST of ``text``, or None when CPython rejects it (``parse`` then says why).
+    ``source.cpython_ast`` judges nesting with CPython's default limits (libcst's safe range)."""
+    from bnlint.source import cpython_ast
+
+    try:
+        return cpython_ast(text)
+    except (SyntaxError, SourceError):
+        return None
+
+
+def uses_bn(tree) -> bool:
+    """Second stage of the prefilter, on CPython's AST: a BN word is used in code (a name, an
+    attribute, a keyword, an aliased import), not only in imports, strings or comments. Re-export
+    modules and docs that merely name BN cannot produce a finding or a BN site."""
+    import ast
+
+    match = _BN_CODE_NAME.match
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            name = node.id
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.keyword):
+            name = node.arg
+        elif isinstance(node, ast.alias) and node.asname:
+            name = node.name.rpartition(".")[2]
+        else:
+            continue
+        if name and match(name):
+            return True
+    return False
+
+
 def imported_modules(raw: bytes, modname: str) -> List[str]:
     """Dotted names a file imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``), relative
     imports resolved against ``modname``."""
@@ -193,12 +233,13 @@ def imported_modules(raw: bytes, modname: str) -> List[str]:
     return out
 
 
-def parse(src: SourceFile, modname: str):
+def parse(src: SourceFile, modname: str, compiles: bool = False):
     """ModuleInfo for a decoded source, or raise SourceError with the parser's reason (CPython's
-    message and position; Python 2 files are analysed through a line-preserving rendering)."""
+    message and position; Python 2 files are analysed through a line-preserving rendering).
+    ``compiles``: CPython already compiled this text (see ``code_ast``)."""
     from bnlint.analysis import ModuleInfo
 
-    module, python2 = parse_module(src.text)
+    module, python2 = parse_module(src.text, compiles)
     try:
         return ModuleInfo(module, src.path, modname, python2=python2)
     except RecursionError:

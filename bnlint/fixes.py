@@ -207,7 +207,7 @@ def wrap_block(info: ModuleInfo, block: cst.BaseSuite, header: str) -> Optional[
 def insert_keyword(info: ModuleInfo, call: cst.Call, keyword: str, value: str) -> Edit:
     """Add ``keyword=value`` as the call's last argument (right after the current last one)."""
     if call.args:
-        end = info.position(call.args[-1].value).end
+        end = info.position(call.args[-1]).end  # the Arg: a parenthesised value ends after its ")"
         text = f", {keyword}={value}"
     else:
         end = info.position(call).end

@@ -59,7 +59,7 @@ def _problem(filename: str, message: str, row: int = 1, col: int = 1) -> Diagnos
 
 def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagnostic]:
     """bnlint's findings for one file as flake8 gives it (path, physical lines, ast tree)."""
-    from bnlint.engine import parse, prefilter, run_rules
+    from bnlint.engine import parse, prefilter, run_rules, uses_bn
     from bnlint.local_imports import dependency_modules, package_name
     from bnlint.source import SourceError, SourceFile
 
@@ -69,11 +69,11 @@ def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagno
     text = "".join(lines)
     raw = text.encode("utf-8", "surrogateescape")
     deps = dependency_modules(filename, tree)
-    if not deps and not prefilter(raw):
+    if not deps and not (prefilter(raw) and uses_bn(tree)):
         return []
     src = SourceFile(path=filename, raw=raw, text=text, encoding="utf-8", bom=False)
     try:
-        info = parse(src, package_name(filename)[0])
+        info = parse(src, package_name(filename)[0], compiles=True)  # flake8 compiled it: tree
     except SourceError as exc:
         return [_problem(filename, f"bnlint cannot analyse this file: {exc}", getattr(exc, "row", 1), getattr(exc, "col", 1))]
     return run_rules([info, *deps], settings, only=[info])  # imported modules give facts, no findings

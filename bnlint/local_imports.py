@@ -11,10 +11,11 @@ whole tree file by file parses each imported module once per process.
 from __future__ import annotations
 
 import ast
+import collections
 import os
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bnlint.engine import parse, prefilter
+from bnlint.engine import parse, prefilter, uses_bn
 from bnlint.source import SourceError, SourceFile, decode_source, read_bytes
 
 MAX_MODULES = 64
@@ -80,10 +81,25 @@ def _module_file(root: str, dotted: str) -> Optional[str]:
     return None
 
 
+_BLOCKS = {"body", "orelse", "finalbody", "handlers", "cases"}  # fields holding statements
+
+
+def _statements(tree: ast.AST):
+    """Every statement, breadth first like ``ast.walk``, without descending into expressions
+    (imports are statements; walking every expression node cost more than the rest of the plugin)."""
+    queue = collections.deque([tree])
+    while queue:
+        node = queue.popleft()
+        yield node
+        for name in node._fields:
+            if name in _BLOCKS:
+                queue.extend(getattr(node, name, None) or ())
+
+
 def imported_modules(tree: ast.AST) -> List[Tuple[int, str, List[str]]]:
     """(relative level, module, imported names) for every import statement, TF imports left out."""
     out = []
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] not in _TF_ROOTS:
@@ -153,20 +169,38 @@ def local_dependencies(starts: Iterable[Tuple[str, ast.AST]], known: Iterable[st
         src = _read(dep)
         if src is None:
             continue
-        try:
-            dep_tree = ast.parse(src.text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        facts = _dependency_facts(dep, src)
+        if facts is None:
             continue
-        imports = resolve(dep, imported_modules(dep_tree))
+        imports = facts[0]
         out.append((src, imports))
         queue.extend(imports)
     return out
 
 
+# (abs path) -> (the SourceFile read, files it imports, whether it can matter by itself)
+_DEP_CACHE: Dict[str, Tuple[SourceFile, List[str], bool]] = {}
+
+
+def _dependency_facts(path: str, src: SourceFile) -> Optional[Tuple[List[str], bool]]:
+    """What a module imports and whether it can matter by itself (``prefilter`` and ``uses_bn``),
+    computed once per content: linting a tree file by file meets the same modules again and again."""
+    cached = _DEP_CACHE.get(path)
+    if cached is not None and cached[0] is src:
+        return cached[1], cached[2]
+    try:
+        tree = ast.parse(src.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    facts = (resolve(path, imported_modules(tree)), prefilter(src.raw) and uses_bn(tree))
+    _DEP_CACHE[path] = (src, *facts)
+    return facts
+
+
 def _relevant(deps: List[Tuple[SourceFile, List[str]]]) -> List[SourceFile]:
-    """The dependencies that can matter to BN analysis: those that mention BN/TF themselves
-    (``prefilter``) or import one that does."""
-    relevant = {src.path for src, _ in deps if prefilter(src.raw)}
+    """The dependencies that can matter to BN analysis: those that use BN themselves (``prefilter``
+    and ``uses_bn``) or import one that does."""
+    relevant = {src.path for src, _ in deps if _DEP_CACHE.get(src.path, (None, None, True))[2]}
     changed = True
     while changed:
         changed = False

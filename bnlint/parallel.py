@@ -13,7 +13,7 @@ index, which parses any other module a rule asks about on demand.
 
 ``Pool`` runs tasks in ``-j`` worker processes (largest first) with a per-file time limit: a CPU-time
 alarm in the worker (BNL901 for the file), and a hard kill from the main process for a worker that
-does not answer in time (stuck in native code or blocked). With one job, or little work, the same tasks run in-process.
+does not answer in time (stuck in native code or blocked). In-process runs use a wall-clock alarm. With one job, or little work, the same tasks run in-process.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Location
 from bnlint.registry import PARSE_ERROR, TIMEOUT
 from bnlint.summary import ModuleSummary
 
 DEFAULT_TIMEOUT = 20.0  # seconds per file (CLI default)
-HARD_KILL_GRACE = 10.0  # extra seconds before the main process kills a worker that ignores its alarm
+HARD_KILL_GRACE = 30.0  # wall seconds on top of 3x the limit before a silent worker is killed
 
 
 class AnalysisTimeout(BaseException):
@@ -44,6 +44,12 @@ class Analysed:
     summary: ModuleSummary
     diagnostics: List[Diagnostic]
     queries: List[tuple]
+    uses_bn: bool  # ``engine.uses_bn`` (True when CPython cannot read the file: libcst decides)
+
+
+@dataclass
+class Skipped:
+    """Phase 1 found no BN word used in code (``engine.uses_bn``): not analysed further."""
 
 
 @dataclass
@@ -70,21 +76,28 @@ def _problem(code: str, path: str, message: str, row: int = 1, col: int = 1) -> 
     return Diagnostic(code=code, message=message, filename=path, location=Location(row, col), severity="error")
 
 
-def analyse(path: str, modname: str, raw: bytes):
-    """Phase 1 for one file (see module docstring)."""
-    from bnlint.engine import check_module, parse
+def analyse(path: str, modname: str, raw: bytes, check_words: bool):
+    """Phase 1 for one file (see module docstring). ``check_words``: skip the file when BN words
+    appear only in imports, strings or comments (files picked by the text prefilter)."""
+    from bnlint.engine import check_module, code_ast, parse, uses_bn
     from bnlint.project import MODULE_FACTS, Project, summarize
     from bnlint.source import SourceError, decode_source
 
     try:
-        info = parse(decode_source(path, raw), modname)
+        src = decode_source(path, raw)
+        tree = code_ast(src.text)
+        words = tree is None or uses_bn(tree)
+        if check_words and not words:
+            return Skipped()
+        info = parse(src, modname, compiles=tree is not None)
     except SourceError as exc:
         return Failed(_problem(PARSE_ERROR, path, str(exc), getattr(exc, "row", 1), getattr(exc, "col", 1)))
+    del tree
     summary = summarize(info)
     project = Project([info], record=True, assume=_SHARED.get("assume"))
     diags = check_module(info, project, _SHARED["settings"])
     summary.facts = {name: bool(fact(info)) for name, fact in MODULE_FACTS.items()}
-    return Analysed(summary, diags, project.queries or [])
+    return Analysed(summary, diags, project.queries or [], words)
 
 
 def check(modname: str):
@@ -124,30 +137,54 @@ def _load(modname: str, path: str):
 TASKS: Dict[str, Callable] = {"analyse": analyse, "check": check}
 
 
-def run_task(kind: str, args: tuple, path: str, timeout: Optional[float]):
-    """One task with its time limit; every failure becomes a ``Failed`` naming the file."""
-    # CPU time of the process (all threads), not wall time: a busy machine must not time files out.
+def run_task(kind: str, args: tuple, path: str, timeout: Optional[float], cpu_clock: bool = False):
+    """One task with its time limit; every failure becomes a ``Failed`` naming the file.
+
+    Workers count the CPU time of their process (``cpu_clock``): a busy machine must not time files
+    out. In-process the clock is the wall clock, since a parse abandoned by an earlier timeout may
+    still burn CPU in its helper thread; the caller's own timer is put back afterwards."""
     alarm = timeout is not None and timeout > 0 and threading.current_thread() is threading.main_thread()
-    previous = None
+    sig, which = (signal.SIGPROF, signal.ITIMER_PROF) if cpu_clock else (signal.SIGALRM, signal.ITIMER_REAL)
+    previous, before, started = None, (0.0, 0.0), time.monotonic()
+    fired = []
+
+    def on_alarm(signum, frame):
+        fired.append(True)
+        raise AnalysisTimeout()
+
     if alarm:
-        previous = signal.signal(signal.SIGPROF, _on_alarm)
-        signal.setitimer(signal.ITIMER_PROF, timeout)
+        previous = signal.signal(sig, on_alarm)
+        before = signal.setitimer(which, timeout)
     try:
         return TASKS[kind](*args)
-    except AnalysisTimeout:
-        return Failed(_problem(TIMEOUT, path, f"analysis timed out after {timeout:g} s (--timeout); file skipped"))
-    except RecursionError:
-        return Failed(_problem(PARSE_ERROR, path, "expression nesting too deep to analyse"))
-    except Exception as exc:  # a bug in a rule must not stop the run: report it on the file
+    except (AnalysisTimeout, Exception) as exc:
+        # The alarm may land inside C code (compile(), libcst) that reports it as its own error.
+        if fired or isinstance(exc, AnalysisTimeout):
+            return Failed(_problem(TIMEOUT, path, f"analysis timed out after {timeout:g} s (--timeout); file skipped"))
+        if interrupted(exc):  # Ctrl-C/SIGTERM that libcst turned into its own error: stop the run
+            raise KeyboardInterrupt from exc
+        if isinstance(exc, RecursionError):
+            return Failed(_problem(PARSE_ERROR, path, "expression nesting too deep to analyse"))
+        # A bug in a rule must not stop the run: report it on the file.
         return Failed(_problem(PARSE_ERROR, path, f"bnlint internal error ({type(exc).__name__}: {exc}); please report it"))
     finally:
         if alarm:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.signal(signal.SIGPROF, previous)
+            signal.setitimer(which, 0)
+            signal.signal(sig, previous)
+            if before[0] > 0:  # someone else's timer was running: let it go on
+                signal.setitimer(which, max(before[0] - (time.monotonic() - started), 0.001), before[1])
 
 
-def _on_alarm(signum, frame):
-    raise AnalysisTimeout()
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a KeyboardInterrupt: libcst's position code, interrupted, raises a
+    KeyError from its ``finally`` with the interrupt only as the context."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 # --- the pool ----------------------------------------------------------------------------------------------
@@ -198,6 +235,7 @@ class Pool:
         for i, t in enumerate(todo):
             t.id = i
         if in_process or self.jobs == 1 or len(todo) < 2:
+            _SHARED.clear()
             _SHARED.update(self._shared)
             for t in todo:
                 yield t, run_task(t.kind, t.args, t.path, self.timeout)
@@ -243,7 +281,7 @@ class Pool:
         return 1.0 if self.timeout else None
 
     def _overdue(self, w: _Worker) -> bool:
-        return bool(self.timeout) and time.monotonic() - w.started > self.timeout + HARD_KILL_GRACE
+        return bool(self.timeout) and time.monotonic() - w.started > 3 * self.timeout + HARD_KILL_GRACE
 
     def _spawn(self) -> _Worker:
         import multiprocessing as mp
@@ -306,7 +344,7 @@ def _serve(conn, shared: Dict[str, Any]) -> None:
             _SHARED.update(msg[1])
             continue
         _, kind, args, path, timeout = msg
-        result = run_task(kind, args, path, timeout)
+        result = run_task(kind, args, path, timeout, cpu_clock=True)
         # A timed-out parse may still run in its helper thread (libcst parses on a big-stack thread):
         # this process is no good for more work, so it says so and ends; the pool starts another.
         alive = threading.active_count() == 1

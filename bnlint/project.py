@@ -17,7 +17,7 @@ can later be checked against the whole tree's index (``bnlint.summary.answers_ho
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 import libcst as cst
 

@@ -141,6 +141,9 @@ def read_bytes(path: str) -> bytes:
         os.close(fd)
 
 
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+", re.M)  # PEP 263
+
+
 def _position(raw: bytes, offset: int) -> Tuple[int, int]:
     line_start = raw.rfind(b"\n", 0, offset) + 1
     return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
@@ -167,10 +170,8 @@ def decode_source(path: str, raw: bytes) -> SourceFile:
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
-        row, col = _position(body, exc.start)
-        declared = "" if encoding == "utf-8" else " (the encoding its coding declaration names)"
-        raise SourceError(f"not valid {encoding}{declared}: byte 0x{body[exc.start]:02x} at line {row}, "
-                          f"column {col} cannot be decoded", row, col) from None
+        declared = encoding != "utf-8" or _CODING.search(b"\n".join(body.split(b"\n", 2)[:2])) is not None
+        raise _undecodable(body, exc, encoding, declared) from None
     except LookupError:
         raise SourceError(f"declares an unknown encoding {encoding!r}") from None
     return SourceFile(path=path, raw=raw, text=text, encoding=encoding, bom=bom)
@@ -187,10 +188,15 @@ def _encoding_error(raw: bytes, bom: bool, reason: str) -> SourceError:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        row, col = _position(body, exc.start)
-        return SourceError(f"not valid UTF-8 and no `# -*- coding: ... -*-` declaration: byte "
-                           f"0x{body[exc.start]:02x} at line {row}, column {col}", row, col)
+        return _undecodable(body, exc, "utf-8", declared=False)
     return SourceError(f"cannot determine encoding: {reason}")
+
+
+def _undecodable(body: bytes, exc: UnicodeDecodeError, encoding: str, declared: bool) -> SourceError:
+    row, col = _position(body, exc.start)
+    what = f"not valid {encoding} (the encoding its coding line declares)" if declared else \
+        "not valid UTF-8 and no `# -*- coding: ... -*-` line declares another encoding"
+    return SourceError(f"{what}: byte 0x{body[exc.start]:02x} at line {row}, column {col}", row, col)
 
 
 def read_source(path: str) -> SourceFile:
@@ -200,9 +206,9 @@ def read_source(path: str) -> SourceFile:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _cpython_verdict(text: str) -> Optional[SyntaxError]:
-    """None when CPython compiles ``text`` to an AST, else its SyntaxError. Code CPython itself
-    rejects as too deeply nested raises SourceError: libcst would take minutes or crash on it."""
+def cpython_ast(text: str) -> ast.Module:
+    """CPython's AST of ``text``; SyntaxError when CPython rejects it, SourceError when it is too
+    deeply nested for CPython (libcst would take minutes or crash on such code)."""
     # CPython's nesting limit scales with the recursion limit (3.11: 3x); judge with the default
     # so that what passes is what a stock interpreter runs (and what libcst parses in seconds).
     limit = sys.getrecursionlimit()
@@ -210,40 +216,54 @@ def _cpython_verdict(text: str) -> Optional[SyntaxError]:
         sys.setrecursionlimit(_CPYTHON_RECURSION_LIMIT)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
-            compile(text, "<bnlint>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            return compile(text, "<bnlint>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         if "too many nested parentheses" in (exc.msg or ""):
             raise SourceError("too deeply nested: more than 200 nested brackets, which Python itself "
                               "rejects", exc.lineno or 1, exc.offset or 1) from None
-        return exc
+        raise
     except (RecursionError, MemoryError):
         raise SourceError("expression nesting too deep: Python's own parser gives up on this file") from None
     except ValueError as exc:  # e.g. NUL bytes in a str built by a caller
-        return SyntaxError(str(exc))
+        raise SyntaxError(str(exc)) from None
     finally:
         sys.setrecursionlimit(limit)
+
+
+def _cpython_verdict(text: str) -> Optional[SyntaxError]:
+    """None when CPython compiles ``text``, else its SyntaxError (SourceError: see ``cpython_ast``)."""
+    try:
+        cpython_ast(text)
+    except SyntaxError as exc:
+        return exc
     return None
 
 
 def _on_big_stack(fn, *args):
     box: dict = {}
+    done = threading.Event()
 
     def run() -> None:
         try:
             box["value"] = fn(*args)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
+        finally:
+            done.set()
 
     old = threading.stack_size()
     try:
         threading.stack_size(_PARSE_STACK)
-        worker = threading.Thread(target=run, name="bnlint-parse", daemon=True)
+        worker = threading.Thread(target=run, name="bnlint-parse")
         worker.start()
     except (RuntimeError, ValueError, MemoryError):  # no threads or no such stack: parse right here
         threading.stack_size(old)
         return fn(*args)
     threading.stack_size(old)
-    worker.join()
+    # Not ``worker.join()``: interrupted (Ctrl-C, the per-file time limit), CPython 3.11 marks a
+    # still-running thread as stopped, so the interpreter would finalise under libcst and abort.
+    # Interrupted here, the parse finishes in the background and the exit waits for it.
+    done.wait()
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -255,8 +275,9 @@ def _libcst_parse(text: str):
     return _on_big_stack(cst.parse_module, text)
 
 
-def parse_module(text: str):
+def parse_module(text: str, compiles: bool = False):
     """``(libcst.Module, python2)`` for ``text``, or SourceError with CPython's message and position.
+    ``compiles``: the caller already had CPython compile ``text`` to an AST (skip doing it again).
 
     CPython's parser goes first: it is fast, its messages are the ones users know, and it rejects
     the nesting depths on which libcst would hang or crash. Python 2 files are analysed through a
@@ -267,7 +288,7 @@ def parse_module(text: str):
 
     if sys.getrecursionlimit() < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
-    verdict = _cpython_verdict(text)
+    verdict = None if compiles else _cpython_verdict(text)
     if verdict is None:
         try:
             return _libcst_parse(text), False

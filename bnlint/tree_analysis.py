@@ -2,8 +2,9 @@
 
 1. Read every file (the main process; cheap). With the cache on, a run whose files, settings and
    bnlint code are all unchanged is answered from its run record here: no parsing, no libcst.
-2. Relevant files: the text ``prefilter``, then, transitively, files importing a module whose
-   functions build BN layers (``importers_of``), since calls to those helpers are what rules follow.
+2. Relevant files: the text ``prefilter`` and, on CPython's AST, a BN word used in code
+   (``uses_bn``); then, transitively, files importing a module whose functions build BN layers
+   (``importers_of``), since calls to those helpers are what rules follow.
 3. Phase 1 for each (``parallel.analyse``, in workers): summary + findings from module-local facts +
    the questions the rules asked. Cached per file content.
 4. The main process solves the cross-module index from all summaries (``summary.solve``).
@@ -18,13 +19,12 @@ relevant set (``engine.run_rules``), whatever ``-j`` and whatever the cache hold
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from bnlint.cache import Cache, FileEntry, RunEntry, content_hash, run_key
 from bnlint.diagnostics import Diagnostic, Location
-from bnlint.parallel import Analysed, Checked, Failed, Pool, Task, default_jobs
+from bnlint.parallel import Analysed, Checked, Pool, Skipped, Task, default_jobs
 from bnlint.registry import PARSE_ERROR
 from bnlint.settings import Settings
 from bnlint.source import SourceError, read_bytes
@@ -81,7 +81,8 @@ def analyse_tree(files: Sequence[Tuple[str, str]], context: Set[str], settings: 
     out.diagnostics = [d for d in run.diagnostics if d.filename not in context]
     out.errors.extend(e for e in run.errors if e.filename not in context)
     if cache is not None:
-        cache.put_run(key, RunEntry(out.diagnostics, [e for e in out.errors if e.filename in out.raws], out.analysed))
+        if not run.unsettled:  # a timeout or crash may not recur: the next run tries again
+            cache.put_run(key, RunEntry(out.diagnostics, [e for e in out.errors if e.filename in out.raws], out.analysed))
         cache.save()
     return out
 
@@ -109,6 +110,8 @@ class _Run:
         self.explicit_jobs = jobs is not None
         self.in_process = False  # decided once the relevant files are known
         self.analysed: Dict[str, FileEntry] = {}  # path -> phase-1 result
+        self.skipped: Set[str] = set()  # prefilter words only in imports/strings/comments
+        self.unsettled = False  # some file timed out or crashed bnlint
         self.diagnostics: List[Diagnostic] = []
         self.errors: List[Diagnostic] = []
         self._started = False
@@ -118,49 +121,57 @@ class _Run:
         from bnlint.engine import imported_modules, importers_of, prefilter
 
         raws, modnames = self.out.raws, self.out.modnames
-        relevant = [p for p in self.order if prefilter(raws[p])]
-        self.in_process = not self.explicit_jobs and sum(len(raws[p]) for p in relevant) < MIN_PARALLEL_BYTES
-        batch = self._analyse(relevant)
+        candidates = [p for p in self.order if prefilter(raws[p])]
+        self.in_process = not self.explicit_jobs and sum(len(raws[p]) for p in candidates) < MIN_PARALLEL_BYTES
+        batch = self._analyse(candidates, check_words=True)
         frontier = {s.modname for s in batch if _bn_helpers(s)}
-        chosen = set(relevant)
+        chosen = {p for p in candidates if p not in self.skipped}
         pending = {p: imported_modules(raws[p], modnames[p]) for p in self.order if p not in chosen}
         while frontier and pending:
             found = importers_of(frontier, pending)
             for p in found:
                 del pending[p]
-            batch = self._analyse(found)
+            batch = self._analyse(found, check_words=False)
             frontier = {s.modname for s in batch if _has_functions(s)}
         self.out.analysed = [p for p in self.order if p in self.analysed]
 
-    def _analyse(self, paths: List[str]) -> List[ModuleSummary]:
-        """Phase 1 for ``paths`` (cache first); the summaries of those that parsed."""
+    def _analyse(self, paths: List[str], check_words: bool) -> List[ModuleSummary]:
+        """Phase 1 for ``paths`` (cache first); the summaries of those that parsed. With
+        ``check_words``, files that use no BN word in code are set aside in ``skipped``."""
         raws, modnames = self.out.raws, self.out.modnames
         tasks = []
         for p in paths:
             entry = self.cache.entry(p, self.hashes[p], modnames[p]) if self.cache is not None else None
-            if entry is not None:
-                self._take(p, entry)
+            usable = entry is not None and (entry.summary is not None or entry.error is not None
+                                            or (check_words and entry.uses_bn is False))
+            if usable:
+                self._take(p, entry, check_words)
             else:
-                tasks.append(Task("analyse", (p, modnames[p], raws[p]), p, weight=len(raws[p])))
+                tasks.append(Task("analyse", (p, modnames[p], raws[p], check_words), p, weight=len(raws[p])))
         for task, result in self._run(tasks):
             p = task.path
-            self.out.files_parsed += 1
             if isinstance(result, Analysed):
-                entry = FileEntry(self.hashes.get(p, ""), modnames[p], summary=result.summary,
-                                  diagnostics=result.diagnostics, queries=result.queries)
+                self.out.files_parsed += 1
+                entry = FileEntry(self.hashes.get(p, ""), modnames[p], uses_bn=result.uses_bn,
+                                  summary=result.summary, diagnostics=result.diagnostics, queries=result.queries)
+            elif isinstance(result, Skipped):
+                entry = FileEntry(self.hashes.get(p, ""), modnames[p], uses_bn=False)
             elif result.diagnostic.code == PARSE_ERROR and "internal error" not in result.diagnostic.message:
                 entry = FileEntry(self.hashes.get(p, ""), modnames[p], error=result.diagnostic)
             else:  # timeouts and crashes depend on the machine: report, never cache
                 self.errors.append(result.diagnostic)
+                self.unsettled = True
                 continue
             if self.cache is not None:
                 self.cache.put(p, entry)
-            self._take(p, entry)
+            self._take(p, entry, check_words)
         return [self.analysed[p].summary for p in sorted(paths, key=self.position.__getitem__) if p in self.analysed]
 
-    def _take(self, path: str, entry: FileEntry) -> None:
+    def _take(self, path: str, entry: FileEntry, check_words: bool) -> None:
         if entry.error is not None:
             self.errors.append(entry.error)
+        elif check_words and entry.uses_bn is False:
+            self.skipped.add(path)
         else:
             self.analysed[path] = entry
 
@@ -211,6 +222,7 @@ class _Run:
                     self.cache.put(task.path, entry)
             else:
                 self.errors.append(result.diagnostic)
+                self.unsettled = True
 
     @staticmethod
     def _stands(entry: FileEntry, local: Index, index: Index) -> bool:
