@@ -56,26 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM stops a lint/fix run the way Ctrl-C does: the file being written is finished or rolled
-    back and its temporary file removed (the default action would end bnlint mid-write)."""
+def _stop_on_signals():
+    """SIGINT and SIGTERM stop a lint/fix run cleanly: the file being written is finished or rolled
+    back and its temporary file removed (SIGTERM's default action would end bnlint mid-write). The
+    handler raises KeyboardInterrupt and also records the request for the fixer, which checks it
+    before each file: Python drops an exception raised inside a __del__ or weakref callback."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     pid = os.getpid()
 
+    def fixer_stop():
+        # Only a run that fixes has imported the fixer (and with it libcst): a warm lint run must not.
+        fixer = sys.modules.get("bnlint.fixer")
+        return fixer.STOP if fixer is not None else None
+
     def stop(signum, frame):
-        if os.getpid() != pid:  # a forked worker inherited this handler: end as SIGTERM means
+        if os.getpid() != pid:  # a forked worker inherited this handler: end as the signal means
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        if fixer_stop() is not None:
+            fixer_stop().set()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    if fixer_stop() is not None:
+        fixer_stop().clear()
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -104,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = build_parser().parse_args(argv)
         from bnlint.lint_command import run
 
-        with _sigterm_as_interrupt():
+        with _stop_on_signals():
             return run(args)
     except SystemExit as exc:  # argparse: --help (0) or usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR

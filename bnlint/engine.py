@@ -52,6 +52,7 @@ class LintResult:
     diagnostics: List[Diagnostic] = field(default_factory=list)
     files_seen: int = 0
     files_parsed: int = 0
+    paths: List[str] = field(default_factory=list)  # every file linted (found under the given paths)
     errors: List[Diagnostic] = field(default_factory=list)  # files bnlint could not read (BNL900)
     sources: Dict[str, SourceFile] = field(default_factory=dict)  # the relevant (analysed) files
     modnames: Dict[str, str] = field(default_factory=dict)
@@ -108,7 +109,9 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
     seen = set()
     for path in paths:
         if not os.path.exists(path):
-            errors.append(_error(path, path_problem(path)))
+            if os.path.realpath(path) not in seen:  # reported once, also when a folder walk meets it
+                seen.add(os.path.realpath(path))
+                errors.append(_error(path, path_problem(path)))
             continue
         if os.path.isfile(path):
             real = os.path.realpath(path)
@@ -139,7 +142,8 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
                         continue
                     seen.add(real)
                     out.append((fp, path))
-        else:
+        elif os.path.realpath(path) not in seen:
+            seen.add(os.path.realpath(path))
             errors.append(_error(path, path_problem(path)))
     return out, errors
 
@@ -326,6 +330,7 @@ def lint_paths(paths: Sequence[str], settings: Settings, *, jobs: Optional[int] 
     skip = {path for path, _ in context}
     tree = analyse_tree(files + context, skip, settings, jobs=jobs, cache_dir=cache_dir, timeout=timeout)
     result.files_seen = len(files)
+    result.paths = [path for path, _ in files]
     result.files_parsed = tree.files_parsed
     result.errors.extend(tree.errors)
     for path in tree.analysed:

@@ -15,6 +15,7 @@ import difflib
 import os
 import stat
 import tempfile
+import threading
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from bnlint.fixes import split_lines
 from bnlint.settings import Settings
 from bnlint.source import SourceError, SourceFile
 
+# Set by the command's SIGINT/SIGTERM handler (``cli``) along with raising KeyboardInterrupt, which
+# Python drops when it lands in a __del__ or weakref callback.
+STOP = threading.Event()
 MAX_ITERATIONS = 100  # ruff's limit too
 
 
@@ -324,6 +328,8 @@ def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
     infos: Optional[dict] = None  # parsed only when some file has a fix to apply
     remaining: List[Diagnostic] = []
     for path, diags in by_file.items():
+        if STOP.is_set():  # an interrupt Python swallowed (raised in a __del__): stop between files
+            raise KeyboardInterrupt
         src = result.sources.get(path)
         if src is None or not applicable(diags, unsafe):
             remaining.extend(diags)

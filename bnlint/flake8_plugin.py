@@ -32,6 +32,11 @@ class _FlakeSettings(Settings):
 
 
 _SETTINGS: Dict[str, object] = {}  # directory -> Settings from [tool.bnlint], or the config error message
+_REPORTED: Optional[List[str]] = None  # codes flake8 reports (None: not known, run every rule)
+# One bnlint run over the paths flake8 was given (``_analyse_paths``): real path -> findings, for
+# files linted with the settings in ``_TREE_SETTINGS``.
+_TREE: Dict[str, List[Diagnostic]] = {}
+_TREE_SETTINGS: Optional[Settings] = None
 
 
 def _settings_for(filename: str):
@@ -46,7 +51,46 @@ def _settings_for(filename: str):
     loaded = _SETTINGS[directory]
     if isinstance(loaded, str):
         return loaded
+    return _flake_settings(loaded)
+
+
+def _flake_settings(loaded: Settings) -> "_FlakeSettings":
     return _FlakeSettings(**{f.name: getattr(loaded, f.name) for f in fields(loaded) if f.init})
+
+
+def _analyse_paths(options) -> None:
+    """Lint the paths flake8 was given with bnlint itself, once, in flake8's main process before it
+    forks its workers: the CLI's whole-tree analysis (worker processes, result cache, cross-module
+    facts from every module), instead of each flake8 worker parsing every file it meets and the
+    local modules each one imports. ``lint_file`` then only looks the findings up; files this run
+    did not cover (stdin, other [tool.bnlint] settings, bnlint's own excludes) are analysed alone."""
+    global _TREE_SETTINGS
+    from bnlint.cache import cache_dir
+    from bnlint.config import load_settings
+    from bnlint.engine import lint_paths
+    from bnlint.parallel import DEFAULT_TIMEOUT
+
+    paths = list(getattr(options, "filenames", None) or ["."])
+    if "-" in paths:
+        return
+    try:
+        loaded = load_settings(paths)
+    except ValueError:
+        return  # lint_file reports the configuration error on each file
+    run = _flake_settings(loaded)
+    if _REPORTED is not None:
+        run.select, run.extend_select = list(_REPORTED), []
+    excludes = list(getattr(options, "exclude", None) or []) + list(getattr(options, "extend_exclude", None) or [])
+    run.extend_exclude = list(run.extend_exclude) + [p for p in excludes if p]
+    jobs = getattr(options, "jobs", None)
+    n_jobs = None if jobs is None or getattr(jobs, "is_auto", False) else getattr(jobs, "n_jobs", None)
+    result = lint_paths(paths, run, jobs=n_jobs, cache_dir=cache_dir(loaded), timeout=DEFAULT_TIMEOUT)
+    _TREE.clear()
+    for path in result.paths:
+        _TREE[os.path.realpath(path)] = []
+    for d in result.diagnostics + result.errors:
+        _TREE.setdefault(os.path.realpath(d.filename), []).append(d)
+    _TREE_SETTINGS = _flake_settings(loaded)
 
 
 def opt_in_codes() -> List[str]:
@@ -66,6 +110,10 @@ def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagno
     settings = _settings_for(filename)
     if isinstance(settings, str):
         return [_problem(filename, f"bnlint configuration error: {settings}")]
+    if _TREE_SETTINGS is not None and settings == _TREE_SETTINGS:
+        found = _TREE.get(os.path.realpath(filename))
+        if found is not None:
+            return found
     text = "".join(lines)
     raw = text.encode("utf-8", "surrogateescape")
     deps = dependency_modules(filename, tree)
@@ -76,7 +124,7 @@ def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagno
         info = parse(src, package_name(filename)[0], compiles=True)  # flake8 compiled it: tree
     except SourceError as exc:
         return [_problem(filename, f"bnlint cannot analyse this file: {exc}", getattr(exc, "row", 1), getattr(exc, "col", 1))]
-    return run_rules([info, *deps], settings, only=[info])  # imported modules give facts, no findings
+    return run_rules([info, *deps], settings, codes=_REPORTED, only=[info])  # imported modules give facts, no findings
 
 
 class BNLintChecker:
@@ -91,6 +139,26 @@ class BNLintChecker:
     @classmethod
     def add_options(cls, option_manager) -> None:
         option_manager.extend_default_ignore(opt_in_codes())
+
+    @classmethod
+    def parse_options(cls, options) -> None:
+        """Rules whose codes flake8 will not report (opt-in ones by default) are not run at all;
+        then, in the main process, the whole-tree analysis (``_analyse_paths``)."""
+        global _REPORTED
+        try:
+            from flake8.style_guide import Decision, DecisionEngine
+
+            engine = DecisionEngine(options)
+            _REPORTED = [code for code in all_rules() if engine.decision_for(code) is Decision.Selected]
+        except Exception:  # another flake8 version: run every rule, flake8 still filters
+            _REPORTED = None
+        import multiprocessing
+
+        if multiprocessing.current_process().name == "MainProcess":  # not again in spawned workers
+            try:
+                _analyse_paths(options)
+            except Exception:  # the per-file analysis still works
+                _TREE.clear()
 
     def run(self) -> Iterator[Result]:
         try:

@@ -58,7 +58,7 @@ def _add_noqa(diags) -> int:
     for reason in skipped:
         print(f"bnlint: warning: no noqa added at {reason}", file=sys.stderr)
     print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
-    return EXIT_CLEAN
+    return EXIT_ERROR if any(": not written: " in reason for reason in skipped) else EXIT_CLEAN
 
 
 def _report_diff(args, fixrun, settings: Settings) -> int:

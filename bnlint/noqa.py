@@ -46,7 +46,8 @@ def with_directive(line: str, codes: Sequence[str]) -> str:
 
 
 def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
-    """Edit files in place; returns (directives added, lines that could not take one)."""
+    """Edit files in place (atomically, as ``--fix`` does); returns (directives added, lines that
+    could not take one, and files that could not be written: ``"<path>: not written: <why>"``)."""
     by_file: Dict[str, Dict[int, List[str]]] = {}
     for d in diags:
         codes = by_file.setdefault(d.filename, {}).setdefault(d.location.row, [])
@@ -61,6 +62,7 @@ def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
             continue
         lines = src.text.splitlines(keepends=True)
         blocked = _uncommentable_rows(src.text)
+        in_file = 0
         for row, codes in sorted(rows.items()):
             if row in blocked or not 0 < row <= len(lines):
                 skipped.append(f"{path}:{row}: the line ends inside a string or continues with a backslash")
@@ -70,9 +72,15 @@ def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
             new = with_directive(body, codes)
             if new != body:
                 lines[row - 1] = new + line[len(body):]
-                added += 1
+                in_file += 1
         text = "".join(lines)
         if text != src.text:
-            with open(path, "wb") as fh:
-                fh.write(src.encode(text))
+            from bnlint.fixer import FixError, write_atomic
+
+            try:  # never half-written: a temporary file and a rename; read-only files are left alone
+                write_atomic(path, src.encode(text), src.raw)
+            except (FixError, OSError) as exc:
+                skipped.append(f"{path}: not written: {exc}")
+                continue
+        added += in_file
     return added, skipped

@@ -260,7 +260,8 @@ def _self_assignments(info: ModuleInfo, class_name: str) -> Dict[str, List[Tuple
         if body is None:
             continue
 
-        for node in walk(item, prune=lambda n: isinstance(n, (cst.FunctionDef, cst.ClassDef))):
+        # Assignments are statements: no need to look inside expressions (most of the tree).
+        for node in walk(item, prune=lambda n: isinstance(n, (cst.FunctionDef, cst.ClassDef, cst.BaseExpression))):
             if not isinstance(node, cst.Assign):
                 continue
             for t in node.targets:
@@ -504,16 +505,15 @@ class TrainableSet:
 
 def trainable_sets(info: ModuleInfo) -> List[TrainableSet]:
     out: List[TrainableSet] = []
-    nested = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    nested = (cst.FunctionDef, cst.ClassDef, cst.BaseExpression)  # assignments are statements
 
-    def visit(node, body: Body, loop: Optional[str]) -> None:
+    def visit(node, body: Body, loop) -> None:  # loop: the iterable of the innermost for loop
         if isinstance(node, nested):
             return
         if isinstance(node, cst.For):
             visit(node.iter, body, loop)
-            inner = code(node.iter)
             for child in iter_children(node.body):
-                visit(child, body, inner)
+                visit(child, body, node.iter)
             if node.orelse is not None:
                 visit(node.orelse, body, loop)
             return
@@ -523,7 +523,7 @@ def trainable_sets(info: ModuleInfo) -> List[TrainableSet]:
                 if isinstance(tgt, cst.Attribute) and tgt.attr.value == "trainable" and dotted(tgt.value):
                     v = node.value
                     value = v.value == "True" if isinstance(v, cst.Name) and v.value in ("True", "False") else None
-                    out.append(TrainableSet(node, dotted(tgt.value), value, body, loop))
+                    out.append(TrainableSet(node, dotted(tgt.value), value, body, code(loop) if loop is not None else None))
         for child in iter_children(node):
             visit(child, body, loop)
 

@@ -20,7 +20,7 @@ import threading
 import tokenize
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 # Files larger than this are not analysed (libcst needs ~1 GB of memory per MB of dense code).
 # Real training code is far smaller; bigger files are generated. BNLINT_MAX_FILE_SIZE overrides.
@@ -142,11 +142,15 @@ def read_bytes(path: str) -> bytes:
 
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+", re.M)  # PEP 263
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
 
 
 def _position(raw: bytes, offset: int) -> Tuple[int, int]:
-    line_start = raw.rfind(b"\n", 0, offset) + 1
-    return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
+    """1-based (line, column) of byte ``offset``; lines end as Python's do (LF, CRLF or CR)."""
+    row, line_start = 1, 0
+    for m in _NEWLINE.finditer(raw, 0, offset):
+        row, line_start = row + 1, m.end()
+    return row, offset - line_start + 1
 
 
 def decode_source(path: str, raw: bytes) -> SourceFile:
@@ -322,8 +326,12 @@ def _first_line(exc: Exception) -> str:
 # handful of Python-2-only statements into Python 3 equivalents of the same line count, so line
 # numbers of findings stay right.
 
-_PRINT_STMT = re.compile(r"^(\s*)print(?!\s*\()(\s+(?:>>\s*)?)(.*?)(\s*(#.*)?)$")
-_PRINT_BARE = re.compile(r"^(\s*)print\s*(#.*)?$")
+# A print statement, alone or after the colon of a one-line compound statement (``else: print x``);
+# its arguments may hold strings with ``#`` in them, the trailing comment may not.
+_HEAD = r"""(\s*(?:(?:if|elif|else|while|for|try|except|finally|with)\b(?:[^#'"]|'[^']*'|"[^"]*")*?:\s*)?)"""
+_ARGS = r"""((?:[^#'"]|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")*?)"""
+_PRINT_STMT = re.compile(_HEAD + r"print(?!\s*\()(\s+(?:>>\s*)?)" + _ARGS + r"(\s*(#.*)?)$")
+_PRINT_BARE = re.compile(_HEAD + r"print\s*(#.*)?$")
 _EXCEPT_COMMA = re.compile(r"^(\s*except\s*\(?[\w.,\s]*?\)?)\s*,\s*(\w+)\s*:")
 _EXEC_STMT = re.compile(r"^(\s*)exec\s+(?!\()(.*)$")
 _RAISE_COMMA = re.compile(r"^(\s*raise\s+[\w.]+)\s*,\s*(.+)$")
@@ -374,10 +382,3 @@ def normalise_python2(text: str) -> str:
             body = m.group(1) + _TUPLE_PARAM.sub(r"\1\2\3", m.group(2)) + m.group(3)
         out.append(body + end)
     return "".join(out)
-
-
-def looks_like_python2(text: str) -> bool:
-    return normalise_python2(text) != text
-
-
-Source = Union[SourceFile, str]

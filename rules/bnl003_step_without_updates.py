@@ -136,8 +136,7 @@ def train(loss_fn, x):
         training = project.module_trains_bn(ctx.info)
         if not training:
             return
-        lines = sorted({ctx.line_of(e.node) for e in training})
-        built = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+        built = None  # line numbers cost a position pass over the module: only when reporting
         for ev in ctx.info.all_events():
             if not is_step(ev):
                 continue
@@ -152,6 +151,9 @@ def train(loss_fn, x):
                 if verdict == WRONG
                 else "nothing makes it depend on tf.GraphKeys.UPDATE_OPS"
             )
+            if built is None:
+                lines = sorted({ctx.line_of(e.node) for e in training})
+                built = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
             ctx.report(
                 ev.node,
                 f"`{ev.method}` runs without the BN update ops ({what}): the moving_mean/moving_variance "

@@ -152,7 +152,8 @@ def bad_tree(tmp_path_factory):
 def test_every_bad_input_is_reported_by_name_and_the_run_goes_on(bad_tree):
     root, cases = bad_tree
     start = time.monotonic()
-    proc = bnlint("--format", "json", ".", cwd=root, timeout=240)
+    # The special files are also named on the command line: still one report each.
+    proc = bnlint("--format", "json", ".", "pipe.py", "self_loop.py", "dangling.py", cwd=root, timeout=240)
     elapsed = time.monotonic() - start
     no_crash(proc)
     assert proc.returncode == 1  # findings; bnlint itself did its job
@@ -184,6 +185,42 @@ def test_every_bad_input_is_reported_by_name_and_the_run_goes_on(bad_tree):
         assert f"{name}: " in proc.stderr
     # The 5 MB file is refused up front, not parsed for minutes.
     assert elapsed < 120
+
+
+PY2_IDIOMS = [
+    'print "a # not a comment", x  # a comment',
+    'if x: print "yes"',
+    'for i in range(3): print i,',
+    'print >>sys.stderr, "error %d" % n',
+    "print",
+    "except (IOError, OSError), e: pass",
+    'raise ValueError, "bad value"',
+    'exec "x = 1" in namespace',
+    "n = 0777 + 0xFFL + 10L",
+    "if a <> b: pass",
+    "s = `x`",
+    'r = ur"\\d+"',
+    "f = lambda (k, v): v",
+    "def g(a, (b, c), d=(1, 2)): return b",
+]
+
+
+@pytest.mark.parametrize("line", PY2_IDIOMS)
+def test_python2_idioms_render_as_python3_line_for_line(line):
+    from bnlint.source import normalise_python2
+
+    text = ("try:\n    pass\n" if line.startswith("except") else "") + line + "\nz = 1\n"
+    rendered = normalise_python2(text)
+    assert rendered != text and rendered.count("\n") == text.count("\n")
+    ast.parse(rendered)
+
+
+def test_python2_file_with_tabs_and_crlf_reports_at_the_right_lines(tmp_path):
+    body = PY2.replace("    ", "\t").replace("\n", "\r\n")
+    (tmp_path / "old.py").write_bytes(body.encode())
+    result = lint_paths([str(tmp_path)], Settings())
+    assert [(d.code, d.location.row, d.fix) for d in result.diagnostics] == [("BNL003", 10, None)]
+    assert not result.errors
 
 
 def test_python2_findings_never_carry_fixes(bad_tree):
@@ -364,6 +401,20 @@ def test_read_only_file_is_not_rewritten_and_the_run_goes_on(tmp_path):
     assert f"{ro}:3:12: BNL003" in proc.stdout  # still reported
 
 
+def test_add_noqa_writes_atomically_and_leaves_read_only_files_alone(tmp_path):
+    ro, rw = tmp_path / "readonly.py", tmp_path / "writable.py"
+    ro.write_text(BUG)
+    rw.write_text(BUG)
+    ro.chmod(0o444)
+    proc = bnlint("--add-noqa", str(tmp_path))
+    no_crash(proc)
+    assert proc.returncode == 2
+    assert f"{ro}: not written: the file is read-only" in proc.stderr
+    assert ro.read_text() == BUG
+    assert "# noqa: BNL003" in rw.read_text()
+    assert sorted(os.listdir(tmp_path)) == ["readonly.py", "writable.py"]
+
+
 @pytest.fixture
 def full_disk():
     """A 64 KiB tmpfs, filled up: real ENOSPC on write (needs root and a kernel that allows it)."""
@@ -394,6 +445,12 @@ def test_disk_full_on_a_real_tmpfs(full_disk):
     no_crash(proc)
     assert proc.returncode == 2
     assert f"{target}: fixes not applied" in proc.stderr and "No space left on device" in proc.stderr
+    with open(target) as fh:
+        assert fh.read() == BUG
+    assert sorted(os.listdir(full_disk)) == ["filler", "train.py"]
+    proc = bnlint("--add-noqa", target)  # the other command that writes users' files
+    no_crash(proc)
+    assert proc.returncode == 2 and "No space left on device" in proc.stderr
     with open(target) as fh:
         assert fh.read() == BUG
     assert sorted(os.listdir(full_disk)) == ["filler", "train.py"]

@@ -131,3 +131,17 @@ def test_a_pickle_with_code_in_the_cache_does_not_run(project):
     out, _ = run(project)
     assert not marker.exists()
     assert {"BNL001", "BNL003"} <= {d["code"] for d in out}
+
+
+def test_fix_on_a_warm_cache_still_fixes(project):
+    """A warm run answers from the cache without parsing, yet --fix gets every file it must fix."""
+    run(project)
+    before = (project / "single.py").read_text()
+    proc = subprocess.run([sys.executable, "-m", "bnlint", ".", "--isolated", "--fix", "-q"], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    after = (project / "single.py").read_text()
+    assert after != before and "control_dependencies" in after
+    out, libcst = run(project)
+    assert libcst  # the fixed file is new content: analysed again
+    assert not any(f == "./single.py" for f, _, _ in findings(out))

@@ -89,6 +89,8 @@ def test_every_file_is_old_or_new_after_a_kill(trees, signum, trigger):
     assert "Traceback" not in err, err[-3000:]
     assert code == 130 and "bnlint: interrupted" in err, err[-3000:]
     assert names == py, f"temporary files left behind: {[n for n in names if n not in py]}"
+    if trigger != N_FILES // 2:
+        return
     # The interrupted tree is a fine starting point: a second run finishes the job.
     done = subprocess.run(fix_cmd(root), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
