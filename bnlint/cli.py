@@ -22,6 +22,10 @@ def _codes(value: str) -> List[str]:
     return [c.strip().upper() for c in value.split(",") if c.strip()]
 
 
+def _patterns(value: str) -> List[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bnlint",
@@ -43,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     p.add_argument("--show-fixes", action="store_true", help="list the fixes applied or available")
     p.add_argument("--add-noqa", action="store_true", help="add `# noqa: CODE` to every line with a finding")
+    p.add_argument("--exclude", type=_patterns, default=None,
+                   help="comma-separated path patterns to skip, replacing the default and configured ones")
+    p.add_argument("--extend-exclude", type=_patterns, default=None, help="path patterns to skip on top")
     p.add_argument("--force-exclude", action="store_true",
                    help="apply exclude patterns to files named on the command line too (for pre-commit)")
     p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")

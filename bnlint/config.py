@@ -91,8 +91,9 @@ _threshold_keys()
 
 def known_codes() -> List[str]:
     from bnlint.registry import SPECIAL_CODES, all_rules
+    from bnlint.runtime_codes import RUNTIME_CODES  # `bnlint inspect` reads the same table
 
-    return list(all_rules()) + list(SPECIAL_CODES)
+    return list(all_rules()) + list(SPECIAL_CODES) + list(RUNTIME_CODES)
 
 
 def read_table(path: str) -> Optional[Dict[str, Any]]:

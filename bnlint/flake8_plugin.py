@@ -1,9 +1,13 @@
 """flake8 plugin (entry point ``BNL``): bnlint findings in flake8 and every editor that runs it.
 
-flake8 hands the plugin one file. The analysis is the CLI's (``engine.parse`` + ``engine.run_rules``);
-the cross-module facts the CLI gets from seeing the whole tree come from the local modules this
+flake8 hands the plugin one file at a time. So that flake8 does not pay for bnlint's analysis file by
+file, ``parse_options`` runs bnlint once over the paths flake8 was given, in flake8's main process
+before it forks its workers (``_analyse_paths``: the CLI's whole-tree analysis with its worker
+processes and result cache); each file then looks its findings up. Files that run did not cover
+(stdin, other ``[tool.bnlint]`` settings, bnlint's own excludes) are analysed alone
+(``engine.parse`` + ``engine.run_rules``), the cross-module facts coming from the local modules the
 file imports, resolved and parsed on demand (``bnlint.local_imports``). Selection is flake8's:
-``--select``/``--ignore``/``--per-file-ignores``/``# noqa`` all act on BNL codes as on any other
+``--select``/``--ignore``/``--per-file-ignores``/``# noqa`` act on BNL codes as on any other
 plugin's, and opt-in rules (off by default in the CLI) are in flake8's default ignore list, so
 ``--extend-select BNL004`` turns one on. ``[tool.bnlint]`` still applies on top: its ignore,
 per-file-ignores and thresholds (e.g. small-batch) hold in flake8 too.

@@ -26,6 +26,10 @@ def settings_from_args(args) -> Settings:
         settings.extend_select = list(settings.extend_select) + args.extend_select
     if args.ignore:
         settings.ignore = list(settings.ignore) + args.ignore
+    if getattr(args, "exclude", None) is not None:  # as in ruff: replaces the configured excludes
+        settings.exclude = args.exclude
+    if getattr(args, "extend_exclude", None):
+        settings.extend_exclude = list(settings.extend_exclude) + args.extend_exclude
     if args.unsafe_fixes is not None:
         settings.unsafe_fixes = args.unsafe_fixes
     return settings

@@ -113,6 +113,12 @@ def test_exclude_and_force_exclude(tmp_path, capsys, monkeypatch):
     write(tmp_path / "pyproject.toml", "[tool.bnlint]\nexclude = ['legacy']\n")
     code, out, _ = run(["."], capsys)
     assert sorted(line.split(":")[0] for line in out.splitlines()) == ["./build/gen.py", "./train.py"]
+    # The command-line flags act like the keys, on top of the file: --extend-exclude adds,
+    # --exclude replaces (the file's and the defaults).
+    code, out, _ = run([".", "--extend-exclude", "train.py,other"], capsys)
+    assert [line.split(":")[0] for line in out.splitlines()] == ["./build/gen.py"]
+    code, out, _ = run([".", "--exclude", "build"], capsys)
+    assert sorted(line.split(":")[0] for line in out.splitlines()) == ["./legacy/old.py", "./train.py"]
 
 
 BROKEN = [

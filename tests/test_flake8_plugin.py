@@ -33,8 +33,9 @@ def project(tmp_path_factory):
     return root
 
 
-def flake8(root, *args):
-    proc = subprocess.run([sys.executable, "-m", "flake8", *args], cwd=root, capture_output=True, text=True)
+def flake8(root, *args, env=None, stdin=None):
+    proc = subprocess.run([sys.executable, "-m", "flake8", *args], cwd=root, capture_output=True, text=True,
+                          env=None if env is None else {**os.environ, **env}, input=stdin)
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     found = set()
@@ -93,3 +94,27 @@ def test_bnlint_config_applies_inside_flake8(tmp_path):
     proc, found = flake8(tmp_path, "--select", "BNL", "step.py")
     assert found == {("step.py", 1, 1, "BNL900")}
     assert "pyproject.toml: tool.bnlint.ignore: expected a list" in proc.stdout
+
+
+def test_one_bnlint_run_serves_every_file_and_stdin_is_analysed_alone(project, tmp_path):
+    cache = tmp_path / "cache"
+    proc, found = flake8(project, "--select", "BNL", "-j", "2", "--exclude", "early.py", ".",
+                         env={"BNLINT_CACHE_DIR": str(cache)})
+    assert ("early.py", 2, 14, "BNL002") not in found  # flake8's --exclude holds for bnlint's run too
+    assert {f for f in found} == {f for f in bnlint_cli(project, ".", "--select", "BNL", "--extend-exclude", "early.py")
+                                  if f[3] != "BNL900"}
+    # The findings came from one bnlint run over the tree (its result cache is now filled) ...
+    entries = [f for _, _, files in os.walk(cache) for f in files if f not in (".gitignore", "CACHEDIR.TAG")]
+    assert entries, "the plugin did not run bnlint over the tree"
+    # ... and an editor's stdin buffer, which that run cannot have seen, is analysed by itself,
+    # still with the facts of the local module it imports.
+    edited = (project / "pkg" / "evaluate.py").read_text()
+    proc, found = flake8(project, "--select", "BNL", "--stdin-display-name", os.path.join("pkg", "evaluate.py"), "-",
+                         env={"BNLINT_CACHE_DIR": str(cache)}, stdin=edited)
+    assert found == {(os.path.join("pkg", "evaluate.py"), 6, 16, "BNL001")}, proc.stdout
+    # The buffer, not the file on disk, is what gets linted: with the second build deleted, no finding.
+    fixed = edited.replace("    val_loss = small_cnn(val_x, False)\n", "    val_loss = loss\n")
+    assert fixed != edited
+    proc, found = flake8(project, "--select", "BNL", "--stdin-display-name", os.path.join("pkg", "evaluate.py"), "-",
+                         env={"BNLINT_CACHE_DIR": str(cache)}, stdin=fixed)
+    assert found == set(), proc.stdout

@@ -35,7 +35,25 @@ def _parser() -> argparse.ArgumentParser:
                    help="training steps before the dynamic check; 0 lets the script finish (default 10)")
     p.add_argument("--small-batch", type=int, default=None, help="BNL106 per-device batch threshold (default 16)")
     p.add_argument("--format", "--output-format", dest="format", choices=["text", "json"], default="text")
+    p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")
+    p.add_argument("--isolated", action="store_true", help="ignore configuration files")
     return p
+
+
+def _settings(path: str, args):
+    """[tool.bnlint] for the inspected file, as the linter reads it: small-batch is BNL106's
+    threshold (``--small-batch`` wins), and select/ignore/per-file-ignores filter BNL1xx codes."""
+    from bnlint.config import load_settings
+    from bnlint.settings import Settings
+
+    settings = Settings() if args.isolated else load_settings([path], args.config)
+    if args.small_batch is not None:
+        settings.small_batch = args.small_batch
+    return settings
+
+
+def _selected(diags, settings, path: str):
+    return [d for d in diags if settings.enabled(d.code, True, path)]
 
 
 def _render(diags, fmt: str) -> str:
@@ -55,7 +73,7 @@ def _exit_code(diags) -> int:
 
 def _inspect_meta(path: str, args) -> int:
     from bnlint.runtime._tf import tf, v1
-    from bnlint.runtime.checks import DEFAULT_SMALL_BATCH, inspect_graph
+    from bnlint.runtime.checks import inspect_graph
 
     if not os.path.isfile(path):
         return _error(f"no such file: {path}")
@@ -75,27 +93,29 @@ def _inspect_meta(path: str, args) -> int:
         return _error(str(exc))
     if not train:
         return _error(f"no train op found in {path}: pass --train-op NAME (or add it to the 'train_op' collection)")
-    diags = inspect_graph(graph, train, evals, filename=path,
-                          small_batch=args.small_batch or DEFAULT_SMALL_BATCH)
+    settings = args.settings
+    diags = _selected(inspect_graph(graph, train, evals, filename=path, small_batch=settings.small_batch),
+                      settings, path)
     sys.stdout.write(_render(diags, args.format))
     return _exit_code(diags)
 
 
 def _inspect_script(script_argv: List[str], args) -> int:
-    from bnlint.runtime.checks import DEFAULT_SMALL_BATCH
     from bnlint.runtime.moving_stats import DEFAULT_STEPS
     from bnlint.runtime.script import run_script
 
     script, argv = script_argv[0], script_argv[1:]
     steps = DEFAULT_STEPS if args.steps is None else args.steps
-    report = run_script(script, argv, devices=args.devices, steps=steps,
-                        small_batch=args.small_batch or DEFAULT_SMALL_BATCH, echo=sys.stderr)
+    settings = args.settings
+    report = run_script(script, argv, devices=args.devices, steps=steps, small_batch=settings.small_batch,
+                        echo=sys.stderr)
     if report.error:
         return _error(report.error)
-    sys.stdout.write(_render(report.diagnostics, args.format))
+    diags = _selected(report.diagnostics, settings, script)
+    sys.stdout.write(_render(diags, args.format))
     if args.format == "text" and report.layers:
         sys.stderr.write(format_layer_table(report.layers))
-    return report.exit_code
+    return _exit_code(diags)
 
 
 def format_layer_table(rows) -> str:
@@ -125,6 +145,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    target = script_argv[0] if script_argv else args.meta
+    try:
+        args.settings = _settings(target or ".", args)
+    except ValueError as exc:  # a broken [tool.bnlint]: the linter's message and exit code
+        return _error(str(exc))
     try:
         if script_argv is not None:
             if not script_argv or args.meta:

@@ -115,3 +115,20 @@ def test_importing_the_package_and_its_codes_does_not_import_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [f"BNL10{i}" for i in range(1, 8)]
+
+
+def test_metagraph_reads_tool_bnlint(tmp_path, capsys):
+    meta = _export(build(batch=8), tmp_path / "small.meta")
+    assert cli.main([meta]) == 1
+    assert "BNL106" in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text("[tool.bnlint]\nsmall-batch = 8\n")
+    assert cli.main([meta]) == 0  # 8 is not below the project's threshold
+    assert capsys.readouterr().out == ""
+    assert cli.main([meta, "--small-batch", "16"]) == 1  # the flag wins over the file
+    assert cli.main([meta, "--isolated"]) == 1
+    capsys.readouterr()
+    (tmp_path / "pyproject.toml").write_text("[tool.bnlint]\nignore = ['BNL106']\n")
+    assert cli.main([meta]) == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.bnlint]\nsmall-batch = 'eight'\n")
+    assert cli.main([meta]) == 2
+    assert "tool.bnlint.small-batch" in capsys.readouterr().err
