@@ -16,8 +16,7 @@ from ``os.wait4``), and peak RSS of the largest process. Rows:
   previous run (own cache folder, primed by an untimed run first; a timed run that had to write
   to the cache, because bnlint's own sources changed meanwhile, is discarded and repeated).
 - flake8: flake8's default checks, with bnlint's plugin hidden (pure flake8);
-  flake8 + bnlint plugin: the same with the ``BNL`` plugin registered as installed, every run with
-  an empty bnlint cache; "warm": the plugin's cache kept from the previous run.
+  flake8 + bnlint plugin: the same with the ``BNL`` plugin registered as installed.
 - ruff: ``ruff check`` default rules, warm (its cache primed the same way) and cold (``--no-cache``).
 - fixit: ``fixit lint`` default rules, on a sample of files with the time scaled up by lines
   (``--fixit-sample N``, 0 = every file), marked as extrapolated.
@@ -59,7 +58,6 @@ class Tool:
     env: Dict[str, str] = field(default_factory=dict)
     prime: bool = False  # run once untimed first (warm rows)
     cache: Optional[str] = None  # a warm row's cache folder: a timed run must not write to it
-    fresh_cache: bool = False  # give every run an empty BNLINT_CACHE_DIR (cold rows that would cache)
     scale: float = 1.0  # extrapolation factor for sampled runs
     note: str = ""
     walls: List[float] = field(default_factory=list)
@@ -172,8 +170,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="-j for bnlint and flake8")
     ap.add_argument("--fixit-sample", type=int, default=150,
                     help="run fixit on N evenly spread files and scale by lines (0: every file; default 150)")
-    ap.add_argument("--tools", default="bnlint-cold,bnlint-warm,flake8,flake8-plugin,flake8-plugin-warm,ruff-warm,"
-                    "ruff-cold,fixit",
+    ap.add_argument("--tools", default=",".join(ROWS),
                     help="comma-separated rows to run")
     ap.add_argument("--markdown", default=None, help="also write the table to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary corpus copy")
@@ -193,7 +190,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tools: List[Tool] = []
 
     def add(tool: Tool, needs: str) -> None:
-        if tool.name.split(" ")[0] not in wanted and _key(tool.name) not in wanted:
+        key = _key(tool.name)
+        group = key.split("-")[0]  # "bnlint" or "ruff" names both rows; "flake8" is a row of its own
+        if key not in wanted and not (group in wanted and group not in ROWS):
             return
         if which(needs) is None and needs != "python":
             tool.failed = f"{needs} not installed (pip install -e '.[bench]')"
@@ -203,11 +202,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     add(Tool("bnlint warm", [py, "-m", "bnlint", ".", "--isolated", "-j", j, "-q", "--exit-zero"],
              env={"BNLINT_CACHE_DIR": cache}, prime=True, cache=cache), "python")
     add(Tool("flake8", [py, "-c", FLAKE8_WITHOUT_BNLINT, "--isolated", "-j", j, "."]), "flake8")
-    add(Tool("flake8 + bnlint plugin", [which("flake8") or "flake8", "--isolated", "-j", j, "."], fresh_cache=True),
-        "flake8")
-    add(Tool("flake8 + bnlint plugin warm", [which("flake8") or "flake8", "--isolated", "-j", j, "."],
-             env={"BNLINT_CACHE_DIR": os.path.join(work, "plugin-cache")}, prime=True,
-             cache=os.path.join(work, "plugin-cache")), "flake8")
+    add(Tool("flake8 + bnlint plugin", [which("flake8") or "flake8", "--isolated", "-j", j, "."]), "flake8")
     add(Tool("ruff warm", [which("ruff") or "ruff", "check", "--isolated", "--exit-zero", "-q", "."], prime=True), "ruff")
     add(Tool("ruff cold", [which("ruff") or "ruff", "check", "--isolated", "--no-cache", "--exit-zero", "-q", "."]), "ruff")
     fixit = Tool("fixit", [which("fixit") or "fixit", "lint"])
@@ -232,8 +227,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     if t.prime and (attempt or not t.walls or not t.cache):  # a warm row starts warm
                         measure(t.argv, corpus, t.env)
                     stamp = _stamp(t.cache)
-                    env = dict(t.env, BNLINT_CACHE_DIR=tempfile.mkdtemp(dir=work)) if t.fresh_cache else t.env
-                    wall, cpu, rss, code, err = measure(t.argv, corpus, env)
+                    wall, cpu, rss, code, err = measure(t.argv, corpus, t.env)
                     if _stamp(t.cache) == stamp:
                         break  # nothing written: it really was a warm run
                     print(f"{t.name}: the cache was rewritten (bnlint's sources changed?), again", file=sys.stderr)
@@ -265,9 +259,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+ROWS = ("bnlint-cold", "bnlint-warm", "flake8", "flake8-plugin", "ruff-warm", "ruff-cold", "fixit")
+
+
 def _key(name: str) -> str:
-    return {"flake8 + bnlint plugin": "flake8-plugin",
-            "flake8 + bnlint plugin warm": "flake8-plugin-warm"}.get(name, name.replace(" ", "-"))
+    return {"flake8 + bnlint plugin": "flake8-plugin"}.get(name, name.replace(" ", "-"))
 
 
 def render(tools: List[Tool], args, n_files: int, lines: int, versions: Dict[str, str]) -> str:
@@ -299,8 +295,6 @@ def render(tools: List[Tool], args, n_files: int, lines: int, versions: Dict[str
     ratio("fixit / bnlint cold wall >= 30", "fixit", "bnlint cold", 30, "{:.0f}x", lambda v: v >= 30)
     ratio("bnlint warm / ruff warm wall <= 2", "bnlint warm", "ruff warm", 2, "{:.2f}", lambda v: v <= 2)
     ratio("flake8 + plugin / flake8 wall <= 1.15", "flake8 + bnlint plugin", "flake8", 1.15, "{:.3f}", lambda v: v <= 1.15)
-    ratio("flake8 + plugin (warm cache) / flake8 wall", "flake8 + bnlint plugin warm", "flake8", 1.15, "{:.3f}",
-          lambda v: v <= 1.15)
     if "bnlint cold" in by:
         peak = max(by["bnlint cold"].rss) / 2**20
         out.append(f"| bnlint cold peak RSS < 500 MB | {peak:.0f} MB | {'yes' if peak < 500 else 'NO'} |")

@@ -17,7 +17,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from bnlint import tfnames
-from bnlint.cstwalk import NodeIndex, postorder, walk
+from bnlint.cstwalk import postorder, walk
 
 # Training flags (Flag, DYN) and BN Sites are plain data shared with worker processes.
 from bnlint.summary import DYN, Flag, Site  # noqa: E402,F401

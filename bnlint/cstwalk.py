@@ -31,15 +31,26 @@ def _fields(t: type) -> Tuple[str, ...]:
     return fs
 
 
+_IS_NODE: Dict[type, bool] = {}  # isinstance(x, CSTNode) goes through ABC machinery: cached per type
+
+
+def _is_node(t: type) -> bool:
+    known = _IS_NODE.get(t)
+    if known is None:
+        known = _IS_NODE[t] = issubclass(t, cst.CSTNode)
+    return known
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     for f in _fields(type(node)):
         v = getattr(node, f, None)
-        if isinstance(v, cst.CSTNode):
-            yield v
-        elif type(v) in (list, tuple):
+        t = type(v)
+        if t is list or t is tuple:
             for x in v:
-                if isinstance(x, cst.CSTNode):
+                if _is_node(type(x)):
                     yield x
+        elif _is_node(t):
+            yield v
 
 
 def walk(root: cst.CSTNode, prune: Optional[Callable[[cst.CSTNode], bool]] = None) -> Iterator[cst.CSTNode]:

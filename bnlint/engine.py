@@ -52,7 +52,6 @@ class LintResult:
     diagnostics: List[Diagnostic] = field(default_factory=list)
     files_seen: int = 0
     files_parsed: int = 0
-    paths: List[str] = field(default_factory=list)  # every file linted (found under the given paths)
     errors: List[Diagnostic] = field(default_factory=list)  # files bnlint could not read (BNL900)
     sources: Dict[str, SourceFile] = field(default_factory=dict)  # the relevant (analysed) files
     modnames: Dict[str, str] = field(default_factory=dict)
@@ -195,19 +194,29 @@ def uses_bn(tree) -> bool:
     import ast
 
     match = _BN_CODE_NAME.match
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
+    Name, Attribute, keyword, alias, AST = ast.Name, ast.Attribute, ast.keyword, ast.alias, ast.AST
+    stack = [tree]
+    while stack:  # ast.walk, inlined: this runs on every candidate file
+        node = stack.pop()
+        t = type(node)
+        if t is Name:
             name = node.id
-        elif isinstance(node, ast.Attribute):
+        elif t is Attribute:
             name = node.attr
-        elif isinstance(node, ast.keyword):
+        elif t is keyword:
             name = node.arg
-        elif isinstance(node, ast.alias) and node.asname:
-            name = node.name.rpartition(".")[2]
+        elif t is alias:
+            name = node.name.rpartition(".")[2] if node.asname else None
         else:
-            continue
+            name = None
         if name and match(name):
             return True
+        for name_ in node._fields:
+            value = getattr(node, name_, None)
+            if type(value) is list:
+                stack.extend(x for x in value if isinstance(x, AST))
+            elif isinstance(value, AST) and not isinstance(value, ast.expr_context):
+                stack.append(value)
     return False
 
 
@@ -255,10 +264,16 @@ def importers_of(modules: set, pending: Dict[str, List[str]]) -> List[str]:
     ``from models import small_cnn`` matches ``models`` or ``pkg.models``; a common stem such as
     ``utils`` alone does not pull in a whole tree."""
 
-    def matches(imported: str, module: str) -> bool:
-        return imported == module or imported.endswith("." + module) or module.endswith("." + imported)
+    # A match is one name being a dotted suffix of the other (``a.b.c`` ~ ``b.c``): set lookups of
+    # every dotted suffix, not a names x modules scan (quadratic on big trees).
+    def suffixes(name: str):
+        parts = name.split(".")
+        return (".".join(parts[k:]) for k in range(len(parts)))
 
-    return [p for p, names in pending.items() if any(matches(i, m) for i in names for m in modules)]
+    exact = set(modules)
+    of_modules = {s for m in modules for s in suffixes(m)}
+    return [p for p, names in pending.items()
+            if any(i in of_modules or any(s in exact for s in suffixes(i)) for i in names)]
 
 
 def run_rules(infos, settings: Settings, codes: Optional[Iterable[str]] = None, only=None) -> List[Diagnostic]:
@@ -330,7 +345,6 @@ def lint_paths(paths: Sequence[str], settings: Settings, *, jobs: Optional[int] 
     skip = {path for path, _ in context}
     tree = analyse_tree(files + context, skip, settings, jobs=jobs, cache_dir=cache_dir, timeout=timeout)
     result.files_seen = len(files)
-    result.paths = [path for path, _ in files]
     result.files_parsed = tree.files_parsed
     result.errors.extend(tree.errors)
     for path in tree.analysed:

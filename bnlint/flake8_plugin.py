@@ -1,16 +1,15 @@
 """flake8 plugin (entry point ``BNL``): bnlint findings in flake8 and every editor that runs it.
 
-flake8 hands the plugin one file at a time. So that flake8 does not pay for bnlint's analysis file by
-file, ``parse_options`` runs bnlint once over the paths flake8 was given, in flake8's main process
-before it forks its workers (``_analyse_paths``: the CLI's whole-tree analysis with its worker
-processes and result cache); each file then looks its findings up. Files that run did not cover
-(stdin, other ``[tool.bnlint]`` settings, bnlint's own excludes) are analysed alone
-(``engine.parse`` + ``engine.run_rules``), the cross-module facts coming from the local modules the
-file imports, resolved and parsed on demand (``bnlint.local_imports``). Selection is flake8's:
-``--select``/``--ignore``/``--per-file-ignores``/``# noqa`` act on BNL codes as on any other
-plugin's, and opt-in rules (off by default in the CLI) are in flake8's default ignore list, so
-``--extend-select BNL004`` turns one on. ``[tool.bnlint]`` still applies on top: its ignore,
-per-file-ignores and thresholds (e.g. small-batch) hold in flake8 too.
+flake8 hands the plugin one file. The analysis is the CLI's (``engine.parse`` + ``engine.run_rules``);
+the cross-module facts the CLI gets from seeing the whole tree come from the local modules this
+file imports, resolved and parsed on demand (``bnlint.local_imports``). The work runs inside
+flake8's own worker processes, spread like flake8's checks, and only files that can matter are
+parsed with libcst. Selection is flake8's:
+``--select``/``--ignore``/``--per-file-ignores``/``# noqa`` all act on BNL codes as on any other
+plugin's (rules whose codes flake8 would not show are not run), and opt-in rules (off by default
+in the CLI) are in flake8's default ignore list, so ``--extend-select BNL004`` turns one on.
+``[tool.bnlint]`` still applies on top: its ignore, per-file-ignores and thresholds (e.g.
+small-batch) hold in flake8 too.
 """
 
 from __future__ import annotations
@@ -37,10 +36,6 @@ class _FlakeSettings(Settings):
 
 _SETTINGS: Dict[str, object] = {}  # directory -> Settings from [tool.bnlint], or the config error message
 _REPORTED: Optional[List[str]] = None  # codes flake8 reports (None: not known, run every rule)
-# One bnlint run over the paths flake8 was given (``_analyse_paths``): real path -> findings, for
-# files linted with the settings in ``_TREE_SETTINGS``.
-_TREE: Dict[str, List[Diagnostic]] = {}
-_TREE_SETTINGS: Optional[Settings] = None
 
 
 def _settings_for(filename: str):
@@ -62,41 +57,6 @@ def _flake_settings(loaded: Settings) -> "_FlakeSettings":
     return _FlakeSettings(**{f.name: getattr(loaded, f.name) for f in fields(loaded) if f.init})
 
 
-def _analyse_paths(options) -> None:
-    """Lint the paths flake8 was given with bnlint itself, once, in flake8's main process before it
-    forks its workers: the CLI's whole-tree analysis (worker processes, result cache, cross-module
-    facts from every module), instead of each flake8 worker parsing every file it meets and the
-    local modules each one imports. ``lint_file`` then only looks the findings up; files this run
-    did not cover (stdin, other [tool.bnlint] settings, bnlint's own excludes) are analysed alone."""
-    global _TREE_SETTINGS
-    from bnlint.cache import cache_dir
-    from bnlint.config import load_settings
-    from bnlint.engine import lint_paths
-    from bnlint.parallel import DEFAULT_TIMEOUT
-
-    paths = list(getattr(options, "filenames", None) or ["."])
-    if "-" in paths:
-        return
-    try:
-        loaded = load_settings(paths)
-    except ValueError:
-        return  # lint_file reports the configuration error on each file
-    run = _flake_settings(loaded)
-    if _REPORTED is not None:
-        run.select, run.extend_select = list(_REPORTED), []
-    excludes = list(getattr(options, "exclude", None) or []) + list(getattr(options, "extend_exclude", None) or [])
-    run.extend_exclude = list(run.extend_exclude) + [p for p in excludes if p]
-    jobs = getattr(options, "jobs", None)
-    n_jobs = None if jobs is None or getattr(jobs, "is_auto", False) else getattr(jobs, "n_jobs", None)
-    result = lint_paths(paths, run, jobs=n_jobs, cache_dir=cache_dir(loaded), timeout=DEFAULT_TIMEOUT)
-    _TREE.clear()
-    for path in result.paths:
-        _TREE[os.path.realpath(path)] = []
-    for d in result.diagnostics + result.errors:
-        _TREE.setdefault(os.path.realpath(d.filename), []).append(d)
-    _TREE_SETTINGS = _flake_settings(loaded)
-
-
 def opt_in_codes() -> List[str]:
     return [code for code, rule in all_rules().items() if not rule.default_enabled]
 
@@ -114,13 +74,11 @@ def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagno
     settings = _settings_for(filename)
     if isinstance(settings, str):
         return [_problem(filename, f"bnlint configuration error: {settings}")]
-    if _TREE_SETTINGS is not None and settings == _TREE_SETTINGS:
-        found = _TREE.get(os.path.realpath(filename))
-        if found is not None:
-            return found
+    if _REPORTED is not None and not _REPORTED:  # e.g. flake8 --select E: no BNL code can show
+        return []
     text = "".join(lines)
     raw = text.encode("utf-8", "surrogateescape")
-    deps = dependency_modules(filename, tree)
+    deps = dependency_modules(filename, tree, text)
     if not deps and not (prefilter(raw) and uses_bn(tree)):
         return []
     src = SourceFile(path=filename, raw=raw, text=text, encoding="utf-8", bom=False)
@@ -146,8 +104,11 @@ class BNLintChecker:
 
     @classmethod
     def parse_options(cls, options) -> None:
-        """Rules whose codes flake8 will not report (opt-in ones by default) are not run at all;
-        then, in the main process, the whole-tree analysis (``_analyse_paths``)."""
+        """Rules whose codes flake8 will not report (opt-in ones by default) are not run at all.
+        Called in flake8's main process before it forks its workers: what they all need is
+        imported here once, then frozen out of the garbage collector's way (libcst and the rules
+        are hundreds of thousands of long-lived objects every full collection in flake8's own
+        checks would otherwise traverse again)."""
         global _REPORTED
         try:
             from flake8.style_guide import Decision, DecisionEngine
@@ -156,17 +117,18 @@ class BNLintChecker:
             _REPORTED = [code for code in all_rules() if engine.decision_for(code) is Decision.Selected]
         except Exception:  # another flake8 version: run every rule, flake8 still filters
             _REPORTED = None
-        import multiprocessing
+        import gc
 
-        if multiprocessing.current_process().name == "MainProcess":  # not again in spawned workers
-            try:
-                _analyse_paths(options)
-            except Exception:  # the per-file analysis still works
-                _TREE.clear()
+        import bnlint.local_imports  # noqa: F401  (with it the engine, libcst and the analysis)
+
+        gc.freeze()
 
     def run(self) -> Iterator[Result]:
+        from bnlint.gc_pause import gc_paused
+
         try:
-            diags = lint_file(self.filename, self.lines, self.tree)
+            with gc_paused():
+                diags = lint_file(self.filename, self.lines, self.tree)
         except Exception as exc:  # a plugin exception would abort the whole flake8 run
             yield 1, 0, f"{PARSE_ERROR} bnlint internal error ({type(exc).__name__}: {exc}); please report it", type(self)
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import collections
 import os
+import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bnlint.engine import parse, prefilter, uses_bn
@@ -53,9 +54,19 @@ def project_root(start: str) -> Optional[str]:
         here = parent
 
 
+_ROOTS: Dict[str, List[str]] = {}  # directory -> search_roots of a file in it (cached like _MODULE_FILES)
+
+
 def search_roots(path: str) -> List[str]:
     """Directories absolute imports of ``path`` are looked up in, nearest first."""
     here = os.path.dirname(os.path.abspath(path))
+    cached = _ROOTS.get(here)
+    if cached is None:
+        cached = _ROOTS[here] = _search_roots(path, here)
+    return cached
+
+
+def _search_roots(path: str, here: str) -> List[str]:
     _, importable_from = package_name(path)
     top = project_root(here)
     roots = [here, importable_from]
@@ -73,12 +84,23 @@ def search_roots(path: str) -> List[str]:
     return out
 
 
+# (root, dotted name) -> the module's file or None. One lint run (a flake8 process) asks the same
+# questions for file after file: the answers are stat calls, cached for the process.
+_MODULE_FILES: Dict[Tuple[str, str], Optional[str]] = {}
+
+
 def _module_file(root: str, dotted: str) -> Optional[str]:
+    key = (root, dotted)
+    if key in _MODULE_FILES:
+        return _MODULE_FILES[key]
     base = os.path.join(root, *dotted.split("."))
+    found = None
     for candidate in (base + ".py", os.path.join(base, "__init__.py")):
         if os.path.isfile(candidate):
-            return candidate
-    return None
+            found = candidate
+            break
+    _MODULE_FILES[key] = found
+    return found
 
 
 _BLOCKS = {"body", "orelse", "finalbody", "handlers", "cases"}  # fields holding statements
@@ -96,10 +118,15 @@ def _statements(tree: ast.AST):
                 queue.extend(getattr(node, name, None) or ())
 
 
-def imported_modules(tree: ast.AST) -> List[Tuple[int, str, List[str]]]:
-    """(relative level, module, imported names) for every import statement, TF imports left out."""
+_INDENTED_IMPORT = re.compile(r"^[ \t]+(?:import|from)\b", re.M)
+
+
+def imported_modules(tree: ast.AST, text: Optional[str] = None) -> List[Tuple[int, str, List[str]]]:
+    """(relative level, module, imported names) for every import statement, TF imports left out.
+    With the module's ``text``: when no import line is indented, only the top level is looked at."""
     out = []
-    for node in _statements(tree):
+    top_only = text is not None and isinstance(tree, ast.Module) and _INDENTED_IMPORT.search(text) is None
+    for node in (tree.body if top_only else _statements(tree)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] not in _TF_ROOTS:
@@ -156,9 +183,9 @@ def local_dependencies(starts: Iterable[Tuple[str, ast.AST]], known: Iterable[st
     through each other, leaving out the starts themselves and the ``known`` files."""
     queue: List[str] = []
     seen = {os.path.realpath(p) for p in known}
-    for path, tree in starts:
+    for path, tree, *text in starts:  # (path, tree) or (path, tree, text)
         seen.add(os.path.realpath(path))
-        queue.extend(resolve(path, imported_modules(tree)))
+        queue.extend(resolve(path, imported_modules(tree, text[0] if text else None)))
     out: List[Tuple[SourceFile, List[str]]] = []
     while queue and len(out) < MAX_MODULES:
         dep = queue.pop(0)
@@ -192,7 +219,7 @@ def _dependency_facts(path: str, src: SourceFile) -> Optional[Tuple[List[str], b
         tree = ast.parse(src.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    facts = (resolve(path, imported_modules(tree)), prefilter(src.raw) and uses_bn(tree))
+    facts = (resolve(path, imported_modules(tree, src.text)), prefilter(src.raw) and uses_bn(tree))
     _DEP_CACHE[path] = (src, *facts)
     return facts
 
@@ -211,14 +238,14 @@ def _relevant(deps: List[Tuple[SourceFile, List[str]]]) -> List[SourceFile]:
     return [src for src, _ in deps if src.path in relevant]
 
 
-def dependency_modules(path: str, tree: ast.AST) -> list:
+def dependency_modules(path: str, tree: ast.AST, text: Optional[str] = None) -> list:
     """ModuleInfos of the local modules ``path`` imports that can matter to BN analysis.
 
     Parsed modules are reused while their file is unchanged. A ``Project`` writes its results into
     the modules (``Body.summary``, ``CallEvent.sites``); they are cleared here so every analysis
     starts from scratch, as with freshly parsed modules."""
     infos = []
-    for src in _relevant(local_dependencies([(path, tree)])):
+    for src in _relevant(local_dependencies([(path, tree, text)])):
         cached = _INFO_CACHE.get(src.path)
         if cached is not None and cached[0] is src:
             info = cached[1]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Location
+from bnlint.gc_pause import gc_paused
 from bnlint.registry import PARSE_ERROR, TIMEOUT
 from bnlint.summary import ModuleSummary
 
@@ -156,7 +157,8 @@ def run_task(kind: str, args: tuple, path: str, timeout: Optional[float], cpu_cl
         previous = signal.signal(sig, on_alarm)
         before = signal.setitimer(which, timeout)
     try:
-        return TASKS[kind](*args)
+        with gc_paused():
+            return TASKS[kind](*args)
     except (AnalysisTimeout, Exception) as exc:
         # The alarm may land inside C code (compile(), libcst) that reports it as its own error.
         if fired or isinstance(exc, AnalysisTimeout):

@@ -186,8 +186,8 @@ def build(x, n):
     def _fix(ctx: RuleContext, gather, uses, later_bn) -> Optional[Fix]:
         """Move ``name = get_collection(UPDATE_OPS)`` (with its comment lines) to just before the
         statement that makes the step depend on it, after every BN layer of the step; when the
-        name is also read in between (or the statement is alone in its block), re-read it there
-        instead and leave the first read alone. Offered only when both places sit under the same
+        name is also read in between, by a function as a global, or the statement is alone in its
+        block, re-read it there instead and leave the first read alone. Offered only when both places sit under the same
         loops/conditions (``with`` blocks do not matter: ``get_collection`` ignores scopes)."""
         info = ctx.info
         stmt = gather.line_stmt
@@ -199,7 +199,11 @@ def build(x, n):
             return None
         name = small.targets[0].target.value
         body = gather.body
-        if any(u.body is not body for u in uses):
+        # Functions reading the name as a global (the report's setup_grad, called in the tower loop)
+        # may run before the new place: the first read stays for them, the steps here re-read.
+        elsewhere = any(u.body is not body for u in uses)
+        uses = [u for u in uses if u.body is body]
+        if not uses:
             return None
         stop = body.node
         g_outer = _loops_and_conds(statement_chain(info, stmt, stop)[:-1])
@@ -226,7 +230,7 @@ def build(x, n):
                 if value is not small.value and (g_end, 10**9) < _pos(info, value) < t_start:
                     return None
         read_between = any((g_end, 10**9) < p < t_start for p in _name_uses(info, stop, name))
-        keep = read_between or len(block_statements(info, stmt)) < 2
+        keep = read_between or elsewhere or len(block_statements(info, stmt)) < 2
         first = comment_rows_above(info, stmt)
         edits = move_rows_edits(info, first, g_end, t_start[0], keep=keep)
         verb = "Read the collection again" if keep else f"Move `{name} = ...`"

@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from bnlint.analysis import arg, names_in
+from bnlint.analysis import arg
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import consumers, is_update_collection_call
 

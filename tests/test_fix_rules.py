@@ -217,3 +217,33 @@ def test_bnl001_no_fix_for_both_calls_on_one_line():
         logits, val_logits = model(x, True), model(v, False)
     """).lstrip("\n"), "BNL001")
     assert d.fix is None
+
+
+def test_bnl002_rereads_when_a_function_reads_the_list_as_a_global():
+    # The report's setup_grad: a helper called in the tower loop reads the early list as a global,
+    # so the read cannot move; the step after the towers gets a fresh read, the helper keeps its own.
+    src = """
+        import tensorflow as tf
+
+        def setup_grad(optim, loss):
+            with tf.control_dependencies(update_ops):
+                return optim.compute_gradients(loss)
+
+        optim = tf.train.AdamOptimizer()
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        grads = []
+        for i in range(2):
+            with tf.device("/gpu:%d" % i):
+                y = tf.layers.batch_normalization(x[i], training=True, name="bn", reuse=i > 0)
+                grads.append(setup_grad(optim, tf.reduce_sum(y)))
+        with tf.control_dependencies(update_ops):
+            train_op = optim.apply_gradients(grads[0])
+    """
+    (d,) = lint(textwrap.dedent(src).lstrip("\n"), "BNL002")
+    assert d.fix is not None and d.fix.applicability == "safe" and "again" in d.fix.message
+    fixed = fix(src, "BNL002", unsafe=False)
+    assert fixed == textwrap.dedent(src).lstrip("\n").replace(
+        "with tf.control_dependencies(update_ops):\n    train_op",
+        "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
+        "with tf.control_dependencies(update_ops):\n    train_op")
+    assert lint(fixed, "BNL002") == []

@@ -58,3 +58,19 @@ def test_files_that_can_matter_pass(source):
 ])
 def test_files_that_only_name_bn_do_not(source):
     assert not relevant(source)
+
+
+def test_importers_of_matches_on_dotted_suffixes():
+    from bnlint.engine import importers_of
+
+    pending = {
+        "train.py": ["pkg.models", "numpy"],
+        "eval.py": ["models"],  # a suffix of the module
+        "deep.py": ["app.pkg.models.small_cnn"],  # the module is a suffix of it
+        "other.py": ["mymodels", "pkg.models_v2", "models.extra"],  # names that only share characters
+        "none.py": [],
+    }
+    assert importers_of({"pkg.models"}, pending) == ["train.py", "eval.py"]
+    assert importers_of({"models.small_cnn"}, pending) == ["deep.py"]
+    assert importers_of({"models"}, pending) == ["train.py", "eval.py"]
+    assert importers_of(set(), pending) == []
