@@ -387,11 +387,18 @@ def test_files_deleted_and_rewritten_while_fixing_a_tree(tmp_path):
 # --- writes that fail -------------------------------------------------------------------------------------------
 
 
-def test_read_only_file_is_not_rewritten_and_the_run_goes_on(tmp_path):
+@pytest.fixture
+def read_only_and_writable(tmp_path):
+    """The same buggy file twice in one folder, one of them read-only."""
     ro, rw = tmp_path / "readonly.py", tmp_path / "writable.py"
     ro.write_text(BUG)
     rw.write_text(BUG)
     ro.chmod(0o444)
+    return ro, rw
+
+
+def test_read_only_file_is_not_rewritten_and_the_run_goes_on(tmp_path, read_only_and_writable):
+    ro, rw = read_only_and_writable
     proc = bnlint("--fix", str(tmp_path))
     no_crash(proc)
     assert proc.returncode == 2
@@ -401,11 +408,8 @@ def test_read_only_file_is_not_rewritten_and_the_run_goes_on(tmp_path):
     assert f"{ro}:3:12: BNL003" in proc.stdout  # still reported
 
 
-def test_add_noqa_writes_atomically_and_leaves_read_only_files_alone(tmp_path):
-    ro, rw = tmp_path / "readonly.py", tmp_path / "writable.py"
-    ro.write_text(BUG)
-    rw.write_text(BUG)
-    ro.chmod(0o444)
+def test_add_noqa_writes_atomically_and_leaves_read_only_files_alone(tmp_path, read_only_and_writable):
+    ro, rw = read_only_and_writable
     proc = bnlint("--add-noqa", str(tmp_path))
     no_crash(proc)
     assert proc.returncode == 2
