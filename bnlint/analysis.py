@@ -17,7 +17,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import libcst as cst
 
 from bnlint import tfnames
-from bnlint.cstwalk import postorder, walk
+from bnlint.cstwalk import iter_children, walk
 
 # Training flags (Flag, DYN) and BN Sites are plain data shared with worker processes.
 from bnlint.summary import DYN, Flag, Site  # noqa: E402,F401
@@ -320,7 +320,19 @@ def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
     """Calls of an expression in evaluation order (inner calls first); lambdas are not entered."""
     if node is None:
         return []
-    return [n for n in postorder(node, prune=lambda n: type(n) is cst.Lambda) if type(n) is cst.Call]
+    # Post-order is the reverse of a pre-order that visits children right to left; collected that
+    # way without a (node, expanded) stack (this runs on every statement).
+    out, stack, call, lam = [], [node], cst.Call, cst.Lambda
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is call:
+            out.append(n)
+        elif t is lam and n is not node:
+            continue
+        stack.extend(iter_children(n))
+    out.reverse()
+    return out
 
 
 def _target_names(target) -> List[str]:

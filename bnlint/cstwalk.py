@@ -71,22 +71,6 @@ def find(root, types, prune=None) -> List[cst.CSTNode]:
     return [n for n in walk(root, prune) if isinstance(n, types)]
 
 
-def postorder(root: cst.CSTNode, prune: Optional[Callable[[cst.CSTNode], bool]] = None) -> Iterator[cst.CSTNode]:
-    """Children before parents (evaluation order for calls: ``f(g(x))`` yields g's call first)."""
-    stack: List[Tuple[cst.CSTNode, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
-            continue
-        stack.append((node, True))
-        if prune is not None and node is not root and prune(node):
-            continue
-        children = list(iter_children(node))
-        children.reverse()
-        stack.extend((c, False) for c in children)
-
-
 class NodeIndex:
     """Every node of a module grouped by type, in source order, from one walk."""
 

@@ -151,14 +151,15 @@ def main(train_ds):
             for fit in (ev for ev in body.events if ev.method in _FIT):
                 receiver = fit.node.func.value
                 text = cst.Module([]).code_for_node(receiver)
-                fit_line = ctx.line_of(fit.node)
-                earlier = [c for c in compiles if cst.Module([]).code_for_node(c.node.func.value) == text
-                           and ctx.line_of(c.node) < fit_line]
-                if not earlier:
+                # Event order first: line numbers cost a position pass over the whole module.
+                earlier = [c for c in compiles if c.order < fit.order
+                           and cst.Module([]).code_for_node(c.node.func.value) == text]
+                if not earlier or not _has_bn(project, body, text):
                     continue
+                fit_line = ctx.line_of(fit.node)
                 compile_line = max(ctx.line_of(c.node) for c in earlier)
                 changed = [s for s in body_sets if compile_line < ctx.line_of(s.node) < fit_line]
-                if changed and _has_bn(project, body, text):
+                if changed:
                     ctx.report(
                         fit.node,
                         f"`{changed[0].target}.trainable` changes at line {ctx.line_of(changed[0].node)}, after "
