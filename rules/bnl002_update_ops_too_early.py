@@ -201,7 +201,7 @@ def build(x, n):
         body = gather.body
         # Functions reading the name as a global (the report's setup_grad, called in the tower loop)
         # may run before the new place: the first read stays for them, the steps here re-read.
-        elsewhere = any(u.body is not body for u in uses)
+        elsewhere = any(u.body is not body for u in uses) or _read_elsewhere(info, body, name)
         uses = [u for u in uses if u.body is body]
         if not uses:
             return None
@@ -261,6 +261,20 @@ def _same(a, b) -> bool:
 def _loops_and_conds(chain) -> List[int]:
     """The enclosing statements that decide whether/how often code runs (``with`` does not)."""
     return [id(s) for s in chain if not isinstance(s, (cst.With, cst.SimpleStatementLine))]
+
+
+def _read_elsewhere(info, body, name: str) -> bool:
+    """Whether code outside ``body`` may read ``name``: another function or the module level names
+    it (a global read, a closure, a ``global`` declaration). Moving the assignment could then leave
+    it unbound when that code runs (``bnlint verify`` caught a helper reading a ``global``)."""
+    nested = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    for other in info.bodies.values():
+        if other is body:
+            continue
+        root = other.node
+        if any(n.value == name for n in find(root, cst.Name, prune=lambda n: n is not root and isinstance(n, nested))):
+            return True
+    return False
 
 
 def _name_uses(info, root, name: str) -> List[tuple]:

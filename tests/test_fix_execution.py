@@ -136,3 +136,32 @@ def test_verify_leaves_the_users_file_alone(verified):
     with open(path, "rb") as fh:
         assert fh.read() == data
     assert os.stat(path).st_mtime == mtime
+
+
+def test_fix_keeps_the_list_a_helper_reads_as_a_global(tmp_path):
+    # The report's shape: a helper called in the tower loop reads the early list as a global. The
+    # plain BNL002 fix (move the read after the towers) left the name unbound when the helper ran
+    # (NameError in the fixed copy, caught by verify); the fix re-reads the list instead.
+    from bnlint.verify import loss_ratio, verify
+
+    with open(os.path.join(EXAMPLES, "multi_tower_early_update_ops.py")) as fh:
+        source = fh.read()
+    edits = [
+        ("def build_graph(num_gpus):\n",
+         "def setup_grad(optim, loss):\n"
+         "    with tf.control_dependencies(update_ops):\n"
+         "        return optim.compute_gradients(loss)\n\n\n"
+         "def build_graph(num_gpus):\n    global update_ops\n"),
+        ("tower_grads.append(optim.compute_gradients(loss))", "tower_grads.append(setup_grad(optim, loss))"),
+    ]
+    for old, new in edits:
+        assert old in source
+        source = source.replace(old, new)
+    script = tmp_path / "setup_grad_trainer.py"
+    script.write_text(source)
+    v = verify(str(script), ["--steps", str(STEPS), "--towers", str(TOWERS)], devices=TOWERS)
+    assert v.before.error is None and v.after.error is None, (v.before.error, v.after.error)
+    assert [(d.code, d.fix.message.split(" after")[0]) for d in v.applied] == [("BNL002", "Read the collection again")]
+    assert loss_ratio(v.before) > MIN_BUGGY_RATIO, v.before.result
+    assert v.problems == [] and v.exit_code == 0, v.problems
+    assert loss_ratio(v.after) < MAX_FIXED_RATIO, v.after.result

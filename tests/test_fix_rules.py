@@ -247,3 +247,26 @@ def test_bnl002_rereads_when_a_function_reads_the_list_as_a_global():
         "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n"
         "with tf.control_dependencies(update_ops):\n    train_op")
     assert lint(fixed, "BNL002") == []
+
+
+def test_bnl002_never_moves_a_read_that_other_functions_may_see():
+    # `global update_ops` in the builder, read by a helper: moving it would unbind the helper's name.
+    src = """
+        import tensorflow as tf
+
+        def setup_grad(optim, loss):
+            with tf.control_dependencies(update_ops):
+                return optim.compute_gradients(loss)
+
+        def build(x, optim):
+            global update_ops
+            update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+            y = tf.layers.batch_normalization(x, training=True)
+            grads = setup_grad(optim, tf.reduce_sum(y))
+            with tf.control_dependencies(update_ops):
+                return optim.apply_gradients(grads)
+    """
+    fixed = fix(src, "BNL002", unsafe=False)
+    assert fixed.count("update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)") == 2
+    assert fixed.index("global update_ops\n    update_ops = tf.get_collection") > 0
+    assert lint(fixed, "BNL002") == []
