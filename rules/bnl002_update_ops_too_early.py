@@ -52,7 +52,9 @@ class UpdateOpsTooEarly(Rule):
     `update_ops = tf.get_collection(...)` statement (with the comment lines above it) to just
     before the statement that makes the step depend on it, e.g. the
     `with tf.control_dependencies(update_ops):`, keeping the variable name. When the list is also
-    read in between, the statement is repeated there instead of moved. No fix is offered when the
+    read in between, or other code may read the name (a helper reading it as a global, as the
+    report's `setup_grad` does inside the tower loop; a closure), the statement is repeated there
+    instead of moved, so that code keeps its (early) list. No fix is offered when the
     two places run under different loops/conditions, when something the statement reads is
     reassigned in between, or when the step using the list is built in another function.
     """
