@@ -211,8 +211,8 @@ def uses_bn(tree) -> bool:
             name = None
         if name and match(name):
             return True
-        for name_ in node._fields:
-            value = getattr(node, name_, None)
+        for attr in node._fields:
+            value = getattr(node, attr, None)
             if type(value) is list:
                 stack.extend(x for x in value if isinstance(x, AST))
             elif isinstance(value, AST) and not isinstance(value, ast.expr_context):

@@ -50,10 +50,6 @@ def _settings_for(filename: str):
     loaded = _SETTINGS[directory]
     if isinstance(loaded, str):
         return loaded
-    return _flake_settings(loaded)
-
-
-def _flake_settings(loaded: Settings) -> "_FlakeSettings":
     return _FlakeSettings(**{f.name: getattr(loaded, f.name) for f in fields(loaded) if f.init})
 
 

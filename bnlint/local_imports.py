@@ -177,15 +177,15 @@ def _read(path: str) -> Optional[SourceFile]:
     return src
 
 
-def local_dependencies(starts: Iterable[Tuple[str, ast.AST]], known: Iterable[str] = ()
+def local_dependencies(starts: Iterable[Tuple[str, ast.AST, Optional[str]]], known: Iterable[str] = ()
                        ) -> List[Tuple[SourceFile, List[str]]]:
-    """(source, files it imports) of the local modules the ``(path, tree)`` starts import, directly or
-    through each other, leaving out the starts themselves and the ``known`` files."""
+    """(source, files it imports) of the local modules the ``(path, tree, text)`` starts import,
+    directly or through each other, leaving out the starts themselves and the ``known`` files."""
     queue: List[str] = []
     seen = {os.path.realpath(p) for p in known}
-    for path, tree, *text in starts:  # (path, tree) or (path, tree, text)
+    for path, tree, text in starts:
         seen.add(os.path.realpath(path))
-        queue.extend(resolve(path, imported_modules(tree, text[0] if text else None)))
+        queue.extend(resolve(path, imported_modules(tree, text)))
     out: List[Tuple[SourceFile, List[str]]] = []
     while queue and len(out) < MAX_MODULES:
         dep = queue.pop(0)
@@ -275,7 +275,7 @@ def context_files(paths: Sequence[str], files: Sequence[Tuple[str, str]]) -> Lis
         if src is None:
             continue
         try:
-            starts.append((p, ast.parse(src.text)))
+            starts.append((p, ast.parse(src.text), src.text))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
     if not starts:

@@ -13,7 +13,8 @@ index, which parses any other module a rule asks about on demand.
 
 ``Pool`` runs tasks in ``-j`` worker processes (largest first) with a per-file time limit: a CPU-time
 alarm in the worker (BNL901 for the file), and a hard kill from the main process for a worker that
-does not answer in time (stuck in native code or blocked). In-process runs use a wall-clock alarm. With one job, or little work, the same tasks run in-process.
+does not answer in time (stuck in native code or blocked). With one job, or little work, the same
+tasks run in-process, under a wall-clock alarm.
 """
 
 from __future__ import annotations

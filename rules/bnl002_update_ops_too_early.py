@@ -188,9 +188,9 @@ def build(x, n):
     def _fix(ctx: RuleContext, gather, uses, later_bn) -> Optional[Fix]:
         """Move ``name = get_collection(UPDATE_OPS)`` (with its comment lines) to just before the
         statement that makes the step depend on it, after every BN layer of the step; when the
-        name is also read in between, by a function as a global, or the statement is alone in its
-        block, re-read it there instead and leave the first read alone. Offered only when both places sit under the same
-        loops/conditions (``with`` blocks do not matter: ``get_collection`` ignores scopes)."""
+        name is also read in between, by other code (a global, a closure), or the statement is
+        alone in its block, re-read it there instead and leave the first read alone. Offered only
+        when both places sit under the same loops/conditions (``with`` blocks do not matter: ``get_collection`` ignores scopes)."""
         info = ctx.info
         stmt = gather.line_stmt
         if isinstance(gather.stmt, cst.With) or not is_single_statement_line(stmt):

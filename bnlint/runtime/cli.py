@@ -71,7 +71,7 @@ def _exit_code(diags) -> int:
     return EXIT_FINDINGS if any(d.severity != "info" for d in diags) else EXIT_CLEAN
 
 
-def _inspect_meta(path: str, args) -> int:
+def _inspect_meta(path: str, args, settings) -> int:
     from bnlint.runtime._tf import tf, v1
     from bnlint.runtime.checks import inspect_graph
 
@@ -93,20 +93,18 @@ def _inspect_meta(path: str, args) -> int:
         return _error(str(exc))
     if not train:
         return _error(f"no train op found in {path}: pass --train-op NAME (or add it to the 'train_op' collection)")
-    settings = args.settings
     diags = _selected(inspect_graph(graph, train, evals, filename=path, small_batch=settings.small_batch),
                       settings, path)
     sys.stdout.write(_render(diags, args.format))
     return _exit_code(diags)
 
 
-def _inspect_script(script_argv: List[str], args) -> int:
+def _inspect_script(script_argv: List[str], args, settings) -> int:
     from bnlint.runtime.moving_stats import DEFAULT_STEPS
     from bnlint.runtime.script import run_script
 
     script, argv = script_argv[0], script_argv[1:]
     steps = DEFAULT_STEPS if args.steps is None else args.steps
-    settings = args.settings
     report = run_script(script, argv, devices=args.devices, steps=steps, small_batch=settings.small_batch,
                         echo=sys.stderr)
     if report.error:
@@ -147,19 +145,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     target = script_argv[0] if script_argv else args.meta
     try:
-        args.settings = _settings(target or ".", args)
+        settings = _settings(target or ".", args)
     except ValueError as exc:  # a broken [tool.bnlint]: the linter's message and exit code
         return _error(str(exc))
     try:
         if script_argv is not None:
             if not script_argv or args.meta:
                 return _error("script mode takes options before `--` and the script after it")
-            return _inspect_script(script_argv, args)
+            return _inspect_script(script_argv, args, settings)
         if args.meta is None:
             return _error("give a MetaGraph file, or `-- SCRIPT [ARGS]`")
         if args.meta.endswith(".py"):
-            return _inspect_script([args.meta], args)
-        return _inspect_meta(args.meta, args)
+            return _inspect_script([args.meta], args, settings)
+        return _inspect_meta(args.meta, args, settings)
     except ImportError as exc:
         return _error(f"{exc} (install bnlint[runtime])")
 
