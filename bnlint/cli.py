@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bnlint",
         description="Find (and fix) batch-normalization misuse in TensorFlow code.",
         epilog="Subcommands: `bnlint rule CODE|--all`, `bnlint inspect ...` (runtime, needs bnlint[runtime]), "
-        "`bnlint verify SCRIPT` (fix + prove by execution).",
+        "`bnlint verify SCRIPT` (fix + prove by execution), `bnlint server` (language server over stdio).",
     )
     p.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
     p.add_argument("--select", type=_codes, default=None, help="comma-separated codes/prefixes to enable")
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extend-exclude", type=_patterns, default=None, help="path patterns to skip on top")
     p.add_argument("--force-exclude", action="store_true",
                    help="apply exclude patterns to files named on the command line too (for pre-commit)")
+    p.add_argument("--notebooks", action=argparse.BooleanOptionalAction, default=None,
+                   help="lint Jupyter notebooks (*.ipynb) in folders and on the command line (default: on; "
+                   "config key `notebooks`)")
     p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")
     p.add_argument("--isolated", action="store_true", help="ignore configuration files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
@@ -118,6 +121,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"bnlint verify needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
                 return EXIT_ERROR
             return verify_main(argv[1:])
+        if argv and argv[0] == "server":
+            try:
+                from bnlint.server import main as server_main
+            except ImportError as exc:
+                print(f"bnlint server needs the lsp extra (pip install 'bnlint[lsp]'): {exc}", file=sys.stderr)
+                return EXIT_ERROR
+            return server_main(argv[1:])
         if argv and argv[0] == "check":
             argv = argv[1:]
         args = build_parser().parse_args(argv)

@@ -65,6 +65,8 @@ class Diagnostic:
     severity: str = "error"
     # Extra machine-readable facts (runtime numbers, layer names); kept out of the text form.
     data: dict = field(default_factory=dict)
+    # Notebooks: the 1-based cell number (all cells counted); rows are then lines inside the cell.
+    cell: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.end_location is None:
@@ -89,9 +91,16 @@ class Diagnostic:
             "noqa_row": self.location.row,
             "severity": self.severity,
         }
+        if self.cell is not None:
+            out["cell"] = self.cell
         if self.data:
             out["data"] = self.data
         return out
 
+    def position_text(self) -> str:
+        """``12:5``, or in a notebook ``cell 4:12:5``."""
+        where = f"{self.location.row}:{self.location.column}"
+        return where if self.cell is None else f"cell {self.cell}:{where}"
+
     def format_text(self) -> str:
-        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.code} {self.message}"
+        return f"{self.filename}:{self.position_text()}: {self.code} {self.message}"

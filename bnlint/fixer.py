@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Edit, Location
 from bnlint.fixes import split_lines
+from bnlint.notebook import at_cells, changed_cells, is_notebook
 from bnlint.settings import Settings
 from bnlint.source import SourceError, SourceFile
 
@@ -51,6 +52,9 @@ class FileFix:
         return self.error is None and self.text != self.original.text
 
     def diff(self) -> str:
+        if is_notebook(self.path):  # the changed cells, as they read in the notebook
+            return "".join(unified_diff(old, new, f"{self.path}:cell {n}")
+                           for n, old, new in changed_cells(self.original.text, self.text))
         return unified_diff(self.original.text, self.text, self.path)
 
 
@@ -347,12 +351,14 @@ def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
             if ff.text != src.text and write:
                 write_atomic(path, data, src.raw)
                 ff.written = True
-        except (FixError, UnicodeEncodeError, OSError) as exc:
+        except (FixError, UnicodeEncodeError, OSError, SourceError) as exc:  # SourceError: a notebook's cells
             reason = (f"the fix cannot be encoded as {src.encoding}" if isinstance(exc, UnicodeEncodeError)
                       else str(exc))
             ff = FileFix(path=path, original=src, text=src.text, remaining=list(diags), error=reason)
         run.files.append(ff)
         remaining.extend(ff.remaining)
+        if path in result.notebooks and ff.changed:
+            result.notebooks[path] = ff.text  # the remaining findings are on the fixed cells
     result.diagnostics = sorted(remaining, key=Diagnostic.sort_key)
     return run
 
@@ -384,8 +390,8 @@ def show_fixes(run: FixRun) -> str:
         if not f.changed:
             continue
         out.append(f"{f.path}:")
-        for d in f.applied:
-            out.append(f"    {d.location.row}:{d.location.column} {d.code} [{d.fix.applicability}] {d.fix.message}")
+        for d in at_cells(f.applied, {f.path: f.original.text}):
+            out.append(f"    {d.position_text()} {d.code} [{d.fix.applicability}] {d.fix.message}")
     return "\n".join(out) + ("\n" if out else "")
 
 
