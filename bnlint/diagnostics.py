@@ -31,13 +31,17 @@ class Edit:
     content: str
     location: Location
     end_location: Location
+    cell: Optional[int] = None  # notebooks: the cell the rows are in (see Diagnostic.cell)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "content": self.content,
             "location": self.location.to_json(),
             "end_location": self.end_location.to_json(),
         }
+        if self.cell is not None:
+            out["cell"] = self.cell
+        return out
 
 
 @dataclass(frozen=True)

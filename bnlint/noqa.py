@@ -20,7 +20,7 @@ from bnlint.source import SourceError, SourceFile, read_source
 _DIRECTIVE = re.compile(r"#\s*noqa(?P<colon>:\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 
 
-def _uncommentable_rows(text: str) -> Set[int]:
+def uncommentable_rows(text: str) -> Set[int]:
     """Rows whose end is inside a token (multi-line string) or a backslash continuation."""
     rows: Set[int] = set()
     try:
@@ -63,7 +63,7 @@ def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
             skipped.append(f"{path}: {exc}")
             continue
         lines = src.text.splitlines(keepends=True)
-        blocked = _uncommentable_rows(src.text)
+        blocked = uncommentable_rows(src.text)
         in_file = 0
         for row, codes in sorted(rows.items()):
             if row in blocked or not 0 < row <= len(lines):

@@ -197,7 +197,7 @@ def _at_cell(loc, cmap: CellMap):
 _LINE_REFS = re.compile(r"\b(lines?(?:\(s\))? )(\d+(?:(?:, | and )\d+)*)")
 
 
-def _cell_refs(message: str, cmap: CellMap) -> str:
+def cell_refs(message: str, cmap: CellMap) -> str:
     """Rules name other lines (``built at line 28``); in a notebook that is ``cell 5, line 3``."""
     def one(row: str) -> str:
         cell, line = cmap.position(int(row))
@@ -228,10 +228,10 @@ def at_cells(diags, texts: Dict[str, str]) -> list:
         cell, _ = cmap.position(d.location.row)
         fix = d.fix
         if fix is not None:
-            fix = replace(fix, message=_cell_refs(fix.message, cmap),
-                          edits=tuple(Edit(e.content, _at_cell(e.location, cmap), _at_cell(e.end_location, cmap))
-                                      for e in fix.edits))
-        out.append(replace(d, cell=cell, message=_cell_refs(d.message, cmap), location=_at_cell(d.location, cmap),
+            fix = replace(fix, message=cell_refs(fix.message, cmap),
+                          edits=tuple(Edit(e.content, _at_cell(e.location, cmap), _at_cell(e.end_location, cmap),
+                                           cmap.position(e.location.row)[0]) for e in fix.edits))
+        out.append(replace(d, cell=cell, message=cell_refs(d.message, cmap), location=_at_cell(d.location, cmap),
                            end_location=_at_cell(d.end_location, cmap), fix=fix))
     return out
 
