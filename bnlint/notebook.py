@@ -72,10 +72,11 @@ def _scan(line: str, state: List) -> None:
         i += 1
 
 
-def _masked(line: str) -> str:
+def _masked(line: str, indent: Optional[str] = None) -> str:
+    """``line`` as ``pass`` (or ``x = None``) at its indentation, or at ``indent`` (a continuation)."""
     body = line.rstrip("\n")
-    indent = body[: len(body) - len(body.lstrip())]
-    m = _ASSIGN_MAGIC.match(body)
+    m = _ASSIGN_MAGIC.match(body) if indent is None else None
+    indent = body[: len(body) - len(body.lstrip())] if indent is None else indent
     stmt = f"{m.group(1).rstrip()} = None" if m else f"{indent}pass"
     return stmt + _MASK + body + line[len(body):]
 
@@ -97,15 +98,18 @@ def mask_magics(source: str) -> str:
     state: List = [None, 0]
     continued = False  # previous line ended with a backslash
     out = lines[:start]
-    masking = False  # inside a magic continued with backslashes
+    masking: Optional[str] = None  # inside a magic continued with backslashes: its indentation
     for line in lines[start:]:
         body = line.rstrip("\r\n")
         at_statement = state[0] is None and state[1] == 0 and not continued
         stripped = body.lstrip()
-        if masking or (at_statement and (stripped.startswith(("%", "!")) or _HELP.match(body)
-                                         or _ASSIGN_MAGIC.match(body))):
-            out.append(_masked(line))
-            masking = body.endswith("\\")
+        if masking is not None or (at_statement and (stripped.startswith(("%", "!")) or _HELP.match(body)
+                                                     or _ASSIGN_MAGIC.match(body))):
+            out.append(_masked(line, masking))
+            if masking is None:
+                masking = body[: len(body) - len(stripped)]
+            if not body.endswith("\\"):
+                masking = None
             continue
         out.append(line)
         _scan(body, state)
