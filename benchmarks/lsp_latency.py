@@ -86,7 +86,8 @@ is_training = tf.placeholder(tf.bool, [])
 global_step = tf.train.get_or_create_global_step()
 logits = small_cnn(augment_0(images), is_training)
 loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
-train_op = make_step(loss, learning_rate(global_step), global_step)
+train_op = tf.train.MomentumOptimizer(learning_rate(global_step), 0.9).minimize(loss, global_step)  # BNL003
+eval_op = make_step(loss, learning_rate(global_step), global_step)
 EDITED = 0
 
 with tf.Session() as sess:

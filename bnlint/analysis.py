@@ -234,10 +234,14 @@ class ModuleInfo:
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions[node]
 
+    def code(self) -> str:
+        """The module's text (printed from the tree: costly on big modules; see reparse.PieceModuleInfo)."""
+        return self.module.code
+
     def line_comments(self) -> Dict[int, str]:
         if self.comments_by_line is None:
             self.comments_by_line = {}
-            for lineno, line in enumerate(self.module.code.splitlines(), 1):
+            for lineno, line in enumerate(self.code().splitlines(), 1):
                 if "#" in line:
                     self.comments_by_line[lineno] = line[line.index("#"):]
         return self.comments_by_line

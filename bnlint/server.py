@@ -2,7 +2,7 @@
 
 Diagnostics on open, save and change (changes debounced); an unsaved buffer is linted as its text
 with the facts of the local modules it imports, read from disk (``bnlint.single_file``, as the
-flake8 plugin does). Code actions: each finding's fix (``quickfix``; unsafe fixes say so in the
+flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``). Code actions: each finding's fix (``quickfix``; unsafe fixes say so in the
 title and are never preferred), ``# noqa`` for the line, and ``source.fixAll.bnlint`` (every safe
 fix of the file, to fixpoint, through the CLI's fixer). Hover on a finding shows its rule's page.
 Settings come from the ``[tool.bnlint]`` nearest to the file (as the CLI reads them), else from
@@ -29,6 +29,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from bnlint import __version__
 from bnlint.diagnostics import Diagnostic, Edit, Location
 from bnlint.notebook import CellMap, NotebookSource, cell_refs, cell_text, changed_cells
+from bnlint.reparse import StatementCache
 from bnlint.settings import Settings
 
 DEBOUNCE = 0.05  # seconds after the last change before linting (initializationOptions.debounce, in ms)
@@ -69,6 +70,7 @@ class BnlintServer(LanguageServer):
         self.linted: Dict[str, Linted] = {}  # document or notebook uri -> last analysis
         self.cell_owner: Dict[str, str] = {}  # cell uri -> notebook uri
         self.pending: Dict[str, asyncio.TimerHandle] = {}
+        self.pieces: Dict[str, StatementCache] = {}  # document uri -> its parsed top-level statements
 
     # -- settings ------------------------------------------------------------------------------------------
     def settings_for(self, path: str):
@@ -153,7 +155,8 @@ class BnlintServer(LanguageServer):
         excluded = os.path.isabs(state.path) and is_excluded(
             os.path.relpath(state.path, os.path.abspath(settings.root)), patterns)
         if not excluded and (state.cmap is None or settings.notebooks):
-            state.lint = lint_text(state.path, state.text, settings, source=source)
+            pieces = self.pieces.setdefault(state.uri, StatementCache())
+            state.lint = lint_text(state.path, state.text, settings, source=source, pieces=pieces)
             state.diagnostics = state.lint.diagnostics
         self.linted[state.uri] = state
         return state
@@ -201,6 +204,7 @@ class BnlintServer(LanguageServer):
 
     def clear(self, uri: str) -> None:
         state = self.linted.pop(uri, None)
+        self.pieces.pop(uri, None)
         handle = self.pending.pop(uri, None)
         if handle is not None:
             handle.cancel()

@@ -28,11 +28,12 @@ def problem(filename: str, message: str, row: int = 1, col: int = 1) -> Diagnost
 
 def lint_text(filename: str, text: str, settings: Settings, *, tree: Optional[ast.AST] = None,
               codes: Optional[Iterable[str]] = None, source: Optional[SourceFile] = None,
-              noqa: bool = True) -> FileLint:
+              noqa: bool = True, pieces=None) -> FileLint:
     """Findings of ``text`` as the file ``filename``, sorted. ``tree``: CPython's AST when the
     caller has it (flake8); ``codes``: the rules to run (None: all); ``source``: the SourceFile to
     analyse as (a notebook's, whose ``text`` is its cell text); ``noqa``: apply ``# noqa`` (flake8
-    does that itself). A file CPython rejects is reported (BNL900) only when it can matter to BN."""
+    does that itself); ``pieces``: a ``reparse.StatementCache`` for this buffer (editors). A file
+    CPython rejects is reported (BNL900) only when it can matter to BN."""
     from bnlint.engine import code_ast, noqa_filter, parse, prefilter, run_rules, uses_bn
     from bnlint.local_imports import dependency_modules, package_name
 
@@ -44,8 +45,11 @@ def lint_text(filename: str, text: str, settings: Settings, *, tree: Optional[as
     if not out.dependencies and not (prefilter(raw) and (not compiled or uses_bn(tree))):
         return out
     src = source or SourceFile(path=filename, raw=raw, text=text, encoding="utf-8", bom=False)
+    modname = package_name(filename)[0]
     try:
-        out.info = parse(src, package_name(filename)[0], compiles=compiled)
+        out.info = pieces.info(text, tree, filename, modname) if pieces is not None and compiled else None
+        if out.info is None:
+            out.info = parse(src, modname, compiles=compiled)
     except SourceError as exc:
         out.diagnostics = [problem(filename, f"bnlint cannot analyse this file: {exc}", exc.row, exc.col)]
         return out
