@@ -19,6 +19,7 @@ import asyncio
 import difflib
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -28,6 +29,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from bnlint import __version__
 from bnlint.diagnostics import Diagnostic, Edit, Location
+from bnlint.gc_pause import gc_paused
 from bnlint.notebook import CellMap, NotebookSource, cell_refs, cell_text, changed_cells
 from bnlint.reparse import StatementCache
 from bnlint.settings import Settings
@@ -67,6 +69,7 @@ class BnlintServer(LanguageServer):
                     notebook="jupyter-notebook", cells=[lsp.NotebookCellLanguage(language=lang) for lang in _CELL_LANGUAGES])
             ], save=True))
         self.debounce = DEBOUNCE
+        self.log_timing = False  # initializationOptions.logTiming: a window/logMessage per lint
         self.linted: Dict[str, Linted] = {}  # document or notebook uri -> last analysis
         self.cell_owner: Dict[str, str] = {}  # cell uri -> notebook uri
         self.pending: Dict[str, asyncio.TimerHandle] = {}
@@ -107,15 +110,21 @@ class BnlintServer(LanguageServer):
 
     def lint(self, uri: str) -> None:
         self.pending.pop(uri, None)
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
             notebook = self.workspace.get_notebook_document(notebook_uri=uri)
-            state = self._lint_notebook(uri, notebook) if notebook is not None else self._lint_document(uri)
+            with gc_paused():  # as for the CLI's files: one collection after, not many during
+                state = self._lint_notebook(uri, notebook) if notebook is not None else self._lint_document(uri)
         except Exception as exc:  # a bug must not kill the server: say it in the editor's log
             self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, f"bnlint: internal error on {uri}: "
                                                          f"{type(exc).__name__}: {exc}"))
             return
         if state is not None:
             self.publish(state)
+            if self.log_timing:
+                self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Log, (
+                    f"bnlint: linted {uri} version {state.version}: {(time.perf_counter() - wall) * 1000:.1f} ms, "
+                    f"cpu {(time.process_time() - cpu) * 1000:.1f} ms")))
 
     def _lint_document(self, uri: str) -> Optional[Linted]:
         doc = self.workspace.text_documents.get(uri)
@@ -347,6 +356,7 @@ def build_server() -> BnlintServer:
         options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
         if isinstance(options.get("debounce"), (int, float)):
             ls.debounce = max(float(options["debounce"]), 0.0) / 1000.0
+        ls.log_timing = options.get("logTiming") is True
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: BnlintServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -407,6 +417,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bnlint.registry import all_rules
 
     all_rules()
+    import gc
+
+    gc.freeze()  # the modules just imported live as long as the server: keep them out of collections
     build_server().start_io()
     return 0
 
