@@ -100,6 +100,11 @@ def _stop_on_signals():
             signal.signal(s, handler)
 
 
+# Subcommands whose dependencies sit in an extra: name -> (module with ``main(argv)``, the extra).
+_EXTRA_COMMANDS = {"inspect": ("bnlint.runtime.cli", "runtime"), "verify": ("bnlint.verify", "runtime"),
+                   "server": ("bnlint.server", "lsp")}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -107,27 +112,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from bnlint.docs import rule_command
 
             return rule_command(argv[1:])
-        if argv and argv[0] == "inspect":
+        if argv and argv[0] in _EXTRA_COMMANDS:
+            import importlib
+
+            module, extra = _EXTRA_COMMANDS[argv[0]]
             try:
-                from bnlint.runtime.cli import main as inspect_main
+                command = importlib.import_module(module).main
             except ImportError as exc:
-                print(f"bnlint inspect needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
+                print(f"bnlint {argv[0]} needs the {extra} extra (pip install 'bnlint[{extra}]'): {exc}", file=sys.stderr)
                 return EXIT_ERROR
-            return inspect_main(argv[1:])
-        if argv and argv[0] == "verify":
-            try:
-                from bnlint.verify import main as verify_main
-            except ImportError as exc:
-                print(f"bnlint verify needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
-                return EXIT_ERROR
-            return verify_main(argv[1:])
-        if argv and argv[0] == "server":
-            try:
-                from bnlint.server import main as server_main
-            except ImportError as exc:
-                print(f"bnlint server needs the lsp extra (pip install 'bnlint[lsp]'): {exc}", file=sys.stderr)
-                return EXIT_ERROR
-            return server_main(argv[1:])
+            return command(argv[1:])
         if argv and argv[0] == "check":
             argv = argv[1:]
         args = build_parser().parse_args(argv)

@@ -89,6 +89,13 @@ def _search_roots(path: str, here: str) -> List[str]:
 _MODULE_FILES: Dict[Tuple[str, str], Optional[str]] = {}
 
 
+def forget_layout() -> None:
+    """Drop the cached import roots and module locations (a long-lived process, such as the
+    language server, calls this when files may have been created, moved or deleted)."""
+    _ROOTS.clear()
+    _MODULE_FILES.clear()
+
+
 def _module_file(root: str, dotted: str) -> Optional[str]:
     key = (root, dotted)
     if key in _MODULE_FILES:

@@ -368,28 +368,27 @@ def build_server() -> BnlintServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
     def did_save(ls: BnlintServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        if uri.endswith("/pyproject.toml"):  # the configuration changed: every open document again
-            for other in list(ls.linted):
-                ls.schedule(other, 0)
-            return
-        ls.schedule(ls.cell_owner.get(uri, uri), 0)
+        from bnlint.local_imports import forget_layout
+
+        forget_layout()  # the save may have created a module others import
+        uri = ls.cell_owner.get(params.text_document.uri, params.text_document.uri)
+        ls.schedule(uri, 0)
+        for other in list(ls.linted):  # a saved module (or pyproject.toml) can change what others import
+            if other != uri:
+                ls.schedule(other)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: BnlintServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.clear(params.text_document.uri)
 
-    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
-    def notebook_open(ls: BnlintServer, params: lsp.DidOpenNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri, 0)
+    def lint_notebook(delay: Optional[float]):
+        def handler(ls: BnlintServer, params) -> None:  # DidOpen/DidChange/DidSaveNotebookDocumentParams
+            ls.schedule(params.notebook_document.uri, delay)
+        return handler
 
-    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    def notebook_change(ls: BnlintServer, params: lsp.DidChangeNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri)
-
-    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_SAVE)
-    def notebook_save(ls: BnlintServer, params: lsp.DidSaveNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri, 0)
+    for method, delay in ((lsp.NOTEBOOK_DOCUMENT_DID_OPEN, 0), (lsp.NOTEBOOK_DOCUMENT_DID_CHANGE, None),
+                          (lsp.NOTEBOOK_DOCUMENT_DID_SAVE, 0)):
+        server.feature(method)(lint_notebook(delay))
 
     @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_close(ls: BnlintServer, params: lsp.DidCloseNotebookDocumentParams) -> None:

@@ -121,6 +121,17 @@ def test_unsaved_buffer_uses_the_facts_of_imported_modules(server):
     assert client.diagnostics(uri) == []  # without the module's facts there is no BN
 
 
+def test_saving_an_imported_module_updates_its_importers(server):
+    client, root = server
+    uri = open_doc(client, root / "train.py", TRAIN_WITH_MODELS)
+    assert client.diagnostics(uri) == []  # models.py does not exist yet
+    (root / "models.py").write_text(MODELS)
+    models_uri = open_doc(client, root / "models.py", MODELS)
+    assert client.diagnostics(models_uri) == []
+    client.notify("textDocument/didSave", {"textDocument": {"uri": models_uri}})
+    assert [d["code"] for d in client.diagnostics(uri)] == ["BNL003"]
+
+
 def test_configuration_from_the_workspace(server):
     client, root = server
     (root / "pyproject.toml").write_text('[tool.bnlint]\nignore = ["BNL003"]\n')
