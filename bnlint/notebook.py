@@ -89,8 +89,8 @@ def mask_magics(source: str) -> str:
     first = lines[0].lstrip()
     if first.startswith("%%"):
         name = re.match(r"%%\s*(\w*)", first).group(1)
-        if name not in PYTHON_CELL_MAGICS:
-            return "".join(_masked(ln) for ln in lines)
+        if name not in PYTHON_CELL_MAGICS:  # %%javascript, %%bash...: all of it, at the left margin
+            return "".join(_masked(ln, "") for ln in lines)
         lines[0] = _masked(lines[0])
         start = 1
     else:

@@ -1,6 +1,7 @@
 """Jupyter notebooks: code cells linted as one program, magics masked, positions per cell, fixes
 written back into the changed cells only (tests/notebooks/*.ipynb, made by make_notebooks.py)."""
 
+import glob
 import json
 import os
 import shutil
@@ -203,7 +204,7 @@ def test_mask_keeps_lines_and_leaves_strings_alone():
 
 
 def test_cell_magic_with_python_body_is_linted_other_cell_magics_are_not():
-    text = cell_text([(1, "%%time\ny = 1"), (2, "%%bash\nfor x in (; do")])
+    text = cell_text([(1, "%%time\ny = 1"), (2, "%%bash\nfor x in (; do"), (3, "%%javascript\nf({\n  a: 1\n})")])
     compile(text, "<nb>", "exec")
     assert "y = 1\n" in text and "for x in" not in text.replace("#bnlint-magic:for x in (; do", "")
 
@@ -227,3 +228,32 @@ def test_pre_commit_hook_lints_a_staged_notebook(nbdir):
     blocked = sh("git", "commit", "-m", "nb")
     assert blocked.returncode != 0
     assert "magics.ipynb:cell 7:3:12: BNL003" in blocked.stdout + blocked.stderr
+
+
+CORPUS = os.path.expanduser("~/.cache/bnlint-corpus/src")
+REAL = sorted(glob.glob(os.path.join(CORPUS, "**", "*.ipynb"), recursive=True)) if os.path.isdir(CORPUS) else []
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))) + REAL, ids=os.path.basename)
+def test_writing_one_changed_cell_keeps_every_other_byte(path):
+    """Any notebook (ours, and the real ones of the corpus when it is there): the cell text
+    compiles, and a change to one cell rewrites exactly that cell's source value."""
+    from bnlint.notebook import NotebookSource
+
+    raw = open(path, "rb").read()
+    src = NotebookSource.of(path, raw)
+    compile(src.text, path, "exec")
+    cells = cell_sources(src.text)
+    number, old = next((n, s) for n, s in reversed(cells) if s.strip())
+    lines = src.text.splitlines(keepends=True)
+    row = max(i for i, ln in enumerate(lines) if ln.startswith(f"#bnlint-cell:{number}\n")) + 1
+    new_text = "".join(lines[:row] + ["import this_is_new  # é\n"] + lines[row:])
+    data = src.encode(new_text)
+    before, after = raw.decode("utf-8"), data.decode("utf-8")
+    b_start, b_end = _source_spans(before)[number]
+    a_start, a_end = _source_spans(after)[number]
+    assert (before[:b_start], before[b_end:]) == (after[:a_start], after[a_end:])
+    nb, was = json.loads(after), json.loads(before)["cells"][number - 1]["source"]
+    assert "".join(nb["cells"][number - 1]["source"]) == "import this_is_new  # é\n" + "".join(was)
+    assert old.startswith("".join(was))
+    nbformat.validate(nbformat.reads(after, as_version=nbformat.NO_CONVERT))
