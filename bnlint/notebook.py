@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import warnings
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -432,11 +433,17 @@ def _validate(new_json: str, old_json: str) -> None:
         import nbformat
     except ImportError:
         return
+
+    def check(text: str) -> None:
+        with warnings.catch_warnings():  # e.g. MissingIDFieldWarning: the file's business, not the fix's
+            warnings.simplefilter("ignore")
+            nbformat.validate(nbformat.reads(text, as_version=nbformat.NO_CONVERT))
+
     try:
-        nbformat.validate(nbformat.reads(new_json, as_version=nbformat.NO_CONVERT))
+        check(new_json)
     except Exception as exc:  # nbformat.ValidationError, or a reader error on odd versions
         try:
-            nbformat.validate(nbformat.reads(old_json, as_version=nbformat.NO_CONVERT))
+            check(old_json)
         except Exception:
             return
         raise SourceError(f"the fixed notebook does not validate with nbformat: {str(exc).splitlines()[0]}") from None

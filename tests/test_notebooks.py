@@ -257,3 +257,26 @@ def test_writing_one_changed_cell_keeps_every_other_byte(path):
     assert "".join(nb["cells"][number - 1]["source"]) == "import this_is_new  # é\n" + "".join(was)
     assert old.startswith("".join(was))
     nbformat.validate(nbformat.reads(after, as_version=nbformat.NO_CONVERT))
+
+
+@pytest.mark.parametrize("as_string, ascii_only", [(True, False), (False, True)], ids=["string-sources", "ascii-escapes"])
+def test_fix_keeps_other_writers_layouts(nbdir, capsys, as_string, ascii_only):
+    from bn_snippets import STEP_BUG
+
+    code = "# café\n" + STEP_BUG.rstrip("\n")
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "Ünïcode"},
+             {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+              "source": code if as_string else code.splitlines(keepends=True)}]
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    raw = json.dumps(nb, indent=4, ensure_ascii=ascii_only).encode("utf-8")
+    (nbdir / "other.ipynb").write_bytes(raw)
+    code_, _, err = run(["other.ipynb", "--fix"], capsys)
+    assert "Fixed 1 finding" in err, err
+    after = (nbdir / "other.ipynb").read_bytes()
+    assert _outside(after, 2) == _outside(raw, 2)
+    text = after.decode()
+    start, end = _source_spans(text)[2]
+    value = text[start:end]
+    assert value.startswith('"') == as_string
+    assert ("\\u00e9" in value) == ascii_only and ("é" in value) == (not ascii_only)
+    assert "tf.control_dependencies" in "".join(json.loads(text)["cells"][1]["source"])
