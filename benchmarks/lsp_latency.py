@@ -145,7 +145,7 @@ def main() -> int:
             codes = sorted(d["code"] for d in params["diagnostics"])
             lines = text.splitlines(keepends=True)
             row = next(k for k, ln in enumerate(lines) if ln.startswith("EDITED = "))
-            times, cpu = [], []
+            times, cpu, work = [], [], []
             for version in range(2, args.edits + 2):
                 new_line = f"EDITED = {version}\n"
                 change = {"range": {"start": {"line": row, "character": 0}, "end": {"line": row + 1, "character": 0}},
@@ -158,6 +158,7 @@ def main() -> int:
                 times.append(at - sent)
                 log = client.wait("window/logMessage", lambda p: f"version {version}:" in p["message"])[1]["message"]
                 cpu.append(float(log.rsplit("cpu ", 1)[1].split()[0]) / 1000)
+                work.append(float(log.rsplit(": ", 1)[1].split(" ms")[0]) / 1000)
                 assert sorted(d["code"] for d in params["diagnostics"]) == codes
                 time.sleep(0.02)  # typing pace; the next change is a new lint, not a coalesced one
         finally:
@@ -173,6 +174,7 @@ def main() -> int:
     print(f"| re-lint after an edit, median of {len(times)} | {ms(statistics.median(times))} |")
     print(f"| re-lint after an edit, p95 of {len(times)} | {ms(pct(times, 0.95))} |")
     print(f"| re-lint after an edit, max | {ms(max(times))} |")
+    print(f"| server wall time inside a re-lint, median / p95 | {ms(statistics.median(work))} / {ms(pct(work, 0.95))} |")
     print(f"| server CPU per re-lint, median / p95 | {ms(statistics.median(cpu))} / {ms(pct(cpu, 0.95))} |")
     goal = pct(times, 0.95) <= 0.150
     print(f"goal p95 <= 150 ms: {'met' if goal else 'NOT met'}")
