@@ -25,6 +25,7 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bnlint.diagnostics import Edit, Location
 from bnlint.source import SourceError, SourceFile, read_bytes
 
 SUFFIX = ".ipynb"
@@ -131,10 +132,6 @@ def cell_text(cells: Sequence[Tuple[int, str]]) -> str:
     return "".join(parts)
 
 
-def _lines(text: str) -> List[str]:
-    return text.split("\n")
-
-
 def cell_sources(text: str) -> List[Tuple[int, str]]:
     """(cell number, cell text with magics restored) for each cell of a cell ``text``; a line
     before the first boundary belongs to the first cell (a fix inserting at the top)."""
@@ -187,14 +184,12 @@ class CellMap:
             return (self.numbers[0] if self.numbers else 1), 1
         return self.numbers[k], max(row - self.starts[k], 1)
 
-    def row(self, cell: int, line: int) -> int:
-        """The cell text's row of ``line`` (1-based) in cell ``cell``."""
-        return self.starts[self.numbers.index(cell)] + line
+    def start(self, cell: int) -> int:
+        """The row of cell ``cell``'s boundary line: its line N is row ``start + N``."""
+        return self.starts[self.numbers.index(cell)] if cell in self.numbers else 0
 
 
-def _at_cell(loc, cmap: CellMap):
-    from bnlint.diagnostics import Location
-
+def _at_cell(loc: Location, cmap: CellMap) -> Location:
     _, row = cmap.position(loc.row)
     return Location(row, loc.column)
 
@@ -217,8 +212,6 @@ def cell_refs(message: str, cmap: CellMap) -> str:
 def at_cells(diags, texts: Dict[str, str]) -> list:
     """Findings with notebook positions: ``cell`` set, rows (also of fix edits and of lines the
     messages name) inside the cell."""
-    from bnlint.diagnostics import Edit
-
     maps: Dict[str, CellMap] = {}
     out = []
     for d in diags:
@@ -248,7 +241,8 @@ def _decode_json(path: str, raw: bytes):
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"not a Jupyter notebook: not UTF-8 JSON (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+        raise SourceError(f"not a Jupyter notebook: not UTF-8 JSON (byte 0x{raw[exc.start]:02x} "
+                          f"at offset {exc.start})") from None
     try:
         return text, json.loads(text)
     except json.JSONDecodeError as exc:
@@ -274,9 +268,13 @@ def code_cells(path: str, nb) -> List[Tuple[int, str]]:
             raise SourceError("an nbformat 3 notebook: convert it with `jupyter nbconvert --to notebook "
                               "--nbformat 4` to lint it")
         raise SourceError("not a Jupyter notebook: the JSON has no 'cells' list")
-    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
-    lang = (meta.get("language_info") or {}).get("name") if isinstance(meta.get("language_info"), dict) else None
-    lang = lang or ((meta.get("kernelspec") or {}).get("language") if isinstance(meta.get("kernelspec"), dict) else None)
+
+    def table(parent, key: str) -> dict:
+        value = parent.get(key) if isinstance(parent, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    meta = table(nb, "metadata")
+    lang = table(meta, "language_info").get("name") or table(meta, "kernelspec").get("language")
     if isinstance(lang, str) and lang.lower() not in ("python", "python3", "ipython", "ipython3"):
         return []  # an R or Julia notebook: nothing for bnlint
     out = []
@@ -354,7 +352,8 @@ def _ascii_escapes(json_text: str) -> bool:
     """Whether the file writes non-ASCII characters as ``\\uXXXX`` (Jupyter does not; some tools do)."""
     if not json_text.isascii():
         return False
-    return re.search(r"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})", json_text) is not None
+    non_ascii = r"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})"
+    return re.search(non_ascii, json_text) is not None
 
 
 def _line_indent(text: str, pos: int) -> str:

@@ -68,7 +68,8 @@ class StatementCache:
         if found is None:
             from libcst.metadata import MetadataWrapper, PositionProvider
 
-            found = self._positions[text] = MetadataWrapper(self._trees[text], unsafe_skip_copy=True).resolve(PositionProvider)
+            wrapper = MetadataWrapper(self._trees[text], unsafe_skip_copy=True)
+            found = self._positions[text] = wrapper.resolve(PositionProvider)
         return found
 
     def info(self, text: str, tree: ast.Module, path: str, modname: str):

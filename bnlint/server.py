@@ -2,9 +2,10 @@
 
 Diagnostics on open, save and change (changes debounced); an unsaved buffer is linted as its text
 with the facts of the local modules it imports, read from disk (``bnlint.single_file``, as the
-flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``). Code actions: each finding's fix (``quickfix``; unsafe fixes say so in the
-title and are never preferred), ``# noqa`` for the line, and ``source.fixAll.bnlint`` (every safe
-fix of the file, to fixpoint, through the CLI's fixer). Hover on a finding shows its rule's page.
+flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``).
+Code actions: each finding's fix (``quickfix``; unsafe fixes say so in the title and are never
+preferred), ``# noqa`` for the line, and ``source.fixAll.bnlint`` (every safe fix of the file, to
+fixpoint, through the CLI's fixer). Hover on a finding shows its rule's page.
 Settings come from the ``[tool.bnlint]`` nearest to the file (as the CLI reads them), else from
 the workspace root's. Notebooks arrive as LSP notebook documents; their code cells are linted as
 one program (``bnlint.notebook``) and each finding is published on its cell.
@@ -25,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import to_fs_path
 
 from bnlint import __version__
 from bnlint.diagnostics import Diagnostic, Edit, Location
@@ -66,7 +67,8 @@ class BnlintServer(LanguageServer):
             "bnlint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
             notebook_document_sync=lsp.NotebookDocumentSyncOptions(notebook_selector=[
                 lsp.NotebookDocumentFilterWithCells(
-                    notebook="jupyter-notebook", cells=[lsp.NotebookCellLanguage(language=lang) for lang in _CELL_LANGUAGES])
+                    notebook="jupyter-notebook",
+                    cells=[lsp.NotebookCellLanguage(language=lang) for lang in _CELL_LANGUAGES])
             ], save=True))
         self.debounce = DEBOUNCE
         self.log_timing = False  # initializationOptions.logTiming: a window/logMessage per lint
@@ -184,8 +186,7 @@ class BnlintServer(LanguageServer):
         if state.cmap is None:
             return state.uri, 0
         cell, _ = state.cmap.position(loc.row)
-        return state.cells.get(cell, state.uri), state.cmap.starts[state.cmap.numbers.index(cell)] \
-            if cell in state.cmap.numbers else 0
+        return state.cells.get(cell, state.uri), state.cmap.start(cell)
 
     def _range(self, state: Linted, start: Location, end: Location, lines=None) -> Tuple[str, lsp.Range]:
         lines = state.lines if lines is None else lines
@@ -209,7 +210,8 @@ class BnlintServer(LanguageServer):
             by_uri.setdefault(uri, []).append(diag)
         for uri, diags in by_uri.items():
             version = None if state.cells else state.version
-            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=version))
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diags, version=version))
 
     def clear(self, uri: str) -> None:
         state = self.linted.pop(uri, None)
@@ -410,7 +412,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="bnlint server", description="bnlint's language server (LSP over stdio).")
-    parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default and only transport)")
+    parser.add_argument("--stdio", action="store_true",
+                        help="talk LSP over stdin/stdout (the default and only transport)")
     parser.parse_args(argv)
     import bnlint.local_imports  # noqa: F401  (libcst, the engine and the rules, before the first document)
     from bnlint.registry import all_rules
@@ -423,6 +426,5 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-__all__ = ["BnlintServer", "build_server", "main", "from_fs_path"]
 if __name__ == "__main__":
     sys.exit(main())
