@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import jsonschema
-import nbformat
 import pytest
 
-from bnlint.cli import main
-from bnlint.notebook import _source_spans, cell_sources, cell_text, mask_magics
+nbformat = pytest.importorskip("nbformat")  # the `notebooks` extra (make test installs it)
+
+from bnlint.cli import main  # noqa: E402
+from bnlint.notebook import _source_spans, cell_sources, cell_text, mask_magics  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOTEBOOKS = os.path.join(HERE, "notebooks")
