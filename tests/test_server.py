@@ -184,3 +184,18 @@ def test_notebook_document_cells(server):
                                               "changes": [{"text": new_text}]}]}}})
     _, params = client.wait("textDocument/publishDiagnostics", lambda p: p["uri"] == cell_uris[2])
     assert params["diagnostics"] == []
+
+
+def test_positions_are_utf16_units(server):
+    client, root = server
+    text = STEP_BUG.replace("AdamOptimizer()", "AdamOptimizer(name='😀é')")  # 😀: two UTF-16 units, é: one
+    uri = open_doc(client, root / "train.py", text)
+    (diag,) = client.diagnostics(uri)
+    line = text.splitlines()[2]
+    assert diag["range"]["start"] == {"line": 2, "character": line.index("tf.train")}
+    assert diag["range"]["end"] == {"line": 2, "character": len(line.encode("utf-16-le")) // 2}  # code points + 1
+    fix = next(a for a in actions(client, uri, diag["range"], [diag]) if "(BNL003)" in a["title"])
+    fixed = apply_edits(text, fix["edit"]["changes"][uri])
+    assert "    train_op = tf.train.AdamOptimizer(name='😀é').minimize(tf.reduce_sum(y))\n" in fixed
+    change(client, uri, 2, fixed)
+    assert client.diagnostics(uri) == []
