@@ -118,7 +118,7 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
             continue
         if os.path.isfile(path):
             real = os.path.realpath(path)
-            if is_notebook(path) and not settings.notebooks:
+            if is_notebook(path) and not notebooks:
                 continue
             if real not in seen:
                 seen.add(real)
