@@ -7,6 +7,7 @@ import libcst as cst
 from bnlint.analysis import kwarg
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword
+from bnlint.bn_conditions import bias_when_off, bn_condition, condition_text
 from bnlint.patterns import bn_feeds, replace_node
 from bnlint.rule import Invalid, Rule, RuleContext
 
@@ -114,12 +115,24 @@ model = keras.Sequential([
                 continue
             if any(a.star for a in feed.layer_call.args):
                 continue
-            use_bias = kwarg(feed.layer_call, "use_bias")
-            edit = replace_node(info, use_bias, "False") if use_bias is not None else \
-                insert_keyword(info, feed.layer_call, "use_bias", "False")
-            ctx.report(
-                feed.layer_call,
-                f"`{feed.layer}` adds a bias that the BN right after it (line {ctx.line_of(feed.bn)}) subtracts "
-                "again with the batch mean (BN's beta is the shift): pass use_bias=False",
-                fix=Fix("Drop the bias before BN", (edit,), applicability="unsafe"),
-            )
+            when = bn_condition(info, feed.body, feed.layer_call, feed.bn)
+            value = None if when is None else bias_when_off(when)
+            message = (f"`{feed.layer}` adds a bias that the BN right after it (line {ctx.line_of(feed.bn)}) "
+                       "subtracts again with the batch mean (BN's beta is the shift)")
+            if when is None:
+                message += ("; BN is built only on some paths and its condition cannot be restated at this "
+                            "layer (a loop, a call, a name rebound in between), while the layers built "
+                            "without BN need the bias: no automatic fix")
+            elif when:
+                message += (f"; BN is built only when {condition_text(when)}: pass use_bias={value} so the "
+                            "layers built without BN keep their bias")
+            else:
+                message += ": pass use_bias=False"
+            fix = None
+            if value is not None:
+                use_bias = kwarg(feed.layer_call, "use_bias")
+                edit = replace_node(info, use_bias, value) if use_bias is not None else \
+                    insert_keyword(info, feed.layer_call, "use_bias", value)
+                fix = Fix("Drop the bias before BN" + (f" where BN is built (use_bias={value})" if when else ""),
+                          (edit,), applicability="unsafe")
+            ctx.report(feed.layer_call, message, fix=fix)
