@@ -54,8 +54,12 @@ class BiasBeforeBN(Rule):
     x = tf.layers.batch_normalization(x, training=training)
     """
     fix_doc = """
-    Pass `use_bias=False` to the layer before BN. Unsafe: the variable set changes, so existing
-    checkpoints no longer load without a mapping.
+    Pass `use_bias=False` to the layer before BN. Where BN is built only under a condition
+    (`if bnorm: x = batch_normalization(x)`, `if not use_bn: return x`, `bn(x) if c else x`) the
+    fix is `use_bias=not bnorm`, so the layers built without BN keep their bias; when the condition
+    cannot be evaluated again at the layer (a call, a loop, a name rebound in between) no fix is
+    offered. Unsafe: the variable set changes where BN is built, so existing checkpoints restore
+    without the bias and inference shifts through the old moving mean.
     """
     VALID = [
         """
@@ -91,6 +95,25 @@ import tensorflow as tf
 def block(x, training):
     x = tf.layers.conv2d(x, 64, 3, padding="same", use_bias=False)
     return tf.nn.relu(tf.layers.batch_normalization(x, training=training))
+""",
+        ),
+        Invalid(
+            """
+import tensorflow as tf
+def conv_block(x, filters, bnorm, training):
+    x = tf.layers.conv2d(x, filters, 3)
+    if bnorm:
+        x = tf.layers.batch_normalization(x, training=training)
+    return tf.nn.relu(x)
+""",
+            lines=[3],
+            expected_fix="""
+import tensorflow as tf
+def conv_block(x, filters, bnorm, training):
+    x = tf.layers.conv2d(x, filters, 3, use_bias=not bnorm)
+    if bnorm:
+        x = tf.layers.batch_normalization(x, training=training)
+    return tf.nn.relu(x)
 """,
         ),
         Invalid(
