@@ -64,6 +64,8 @@ class CallSummary:
     keywords: Tuple[Tuple[str, Flag], ...]
     starred: bool  # ``*args`` or ``**kwargs`` present: omitted parameters are unknowable
     attribute: bool  # ``obj.f(...)``: a method's ``self`` is not among the positional arguments
+    # The call's innermost naming variable_scope: literal (True), computed (False), none (None).
+    scope_naming: Optional[bool] = None
 
 
 @dataclass
@@ -158,7 +160,8 @@ def instantiate(site: Site, call: CallSummary, callee: BodySummary) -> Optional[
             reuse = "auto"
     if reuse is None:
         reuse = call.scope_reuse
-    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, site.named)
+    named = site.named if call.scope_naming is None else call.scope_naming
+    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, named)
 
 
 def _sorted_sites(sites: Iterable[Site]) -> List[Site]:
