@@ -186,6 +186,8 @@ class ModuleInfo:
         self.python2 = python2
         self.aliases: Dict[str, str] = {}
         self.local_imports: Dict[str, tuple] = {}  # name -> ("module", mod) | ("symbol", mod, name)
+        self.star_imports: List[str] = []  # ``from layers import *`` of local modules (as written), in order
+        self.exports: Optional[List[str]] = None  # ``__all__`` when it is a literal list of names
         self.bodies: Dict[str, Body] = {}
         self.classes: Dict[str, cst.ClassDef] = {}
         self.uses_tf = False
@@ -263,6 +265,14 @@ def _module_dotted(node) -> Optional[str]:
     return dotted(node)
 
 
+def _literal_names(expr: cst.BaseExpression) -> Optional[List[str]]:
+    """``["a", "b"]`` / ``("a",)``: the strings; None for anything computed."""
+    if not isinstance(expr, (cst.List, cst.Tuple)):
+        return None
+    names = [literal_string(e.value) for e in expr.elements]
+    return None if any(n is None for n in names) else names
+
+
 def _collect_imports(info: ModuleInfo) -> None:
     class _V:
         def visit_Import(self, node: cst.Import) -> None:
@@ -282,6 +292,8 @@ def _collect_imports(info: ModuleInfo) -> None:
             mod = _module_dotted(node.module) or ""
             dots = len(node.relative)
             if isinstance(node.names, cst.ImportStar):
+                if dots or mod.split(".")[0] not in _TF_ROOTS:
+                    info.star_imports.append("." * dots + mod)
                 return
             root = mod.split(".")[0]
             for alias in node.names:
@@ -297,6 +309,9 @@ def _collect_imports(info: ModuleInfo) -> None:
             # slim = tf.contrib.slim ; tf1 = tf.compat.v1 ; bn = tf.layers.batch_normalization
             if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 local = node.targets[0].target.value
+                if local == "__all__":
+                    info.exports = _literal_names(node.value)
+                    return
                 resolved = info.resolve(node.value)
                 if resolved is not None and dotted(node.value) is not None:
                     info.aliases[local] = resolved if not resolved.startswith("tf") else "tensorflow" + resolved[2:]

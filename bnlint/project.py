@@ -256,7 +256,8 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
     top = tuple(
         b.name for b in info.functions() if b.parent is None and b.class_name is None and "." not in b.name
     )
-    return ModuleSummary(info.modname, info.path, bodies, top)
+    exports = tuple(info.exports) if info.exports is not None else None
+    return ModuleSummary(info.modname, info.path, bodies, top, exports=exports, star_imports=tuple(info.star_imports))
 
 
 def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:
@@ -308,6 +309,8 @@ def _reference(ev: CallEvent) -> Optional[tuple]:
         imp = info.local_imports.get(name)
         if imp and imp[0] == "symbol":
             return ("import", imp[1], imp[2])
+        if info.star_imports and name not in info.top.assigned:
+            return ("star", tuple(info.star_imports), name)  # ``from layers import *``
         return None
     if ref[0] == "import":
         return ("import", ref[1], ref[2])
