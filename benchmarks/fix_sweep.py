@@ -224,6 +224,8 @@ def sweep_corpus(root: str, select: str = "ALL", jobs: int = 0, keep: str = "") 
         for project in projects:
             name = os.path.basename(project)
             one = sweep_roots([project], select, jobs, os.path.join(base, name))
+            print(f"{name}: {one['files']} files, {one['fixes_applied']} fixes, {len(one['failures'])} failures",
+                  file=sys.stderr, flush=True)
             for key in ("files", "changed_files", "fixes_applied"):
                 out[key] += one[key]
             out["fixes_by_code"].update(one["fixes_by_code"])

@@ -177,8 +177,8 @@ def train(loss_fn, x):
                           "(training=False) uses their initial values (mean 0, variance 1)")
             ctx.report(
                 ev.node,
-                f"`{ev.method}` runs without the update ops of the training BN layers (built at "
-                f"line(s) {built}; {what}): {effect}; wrap the step in "
+                f"`{ev.method}` runs without the BN update ops ({what}): for the training BN layers "
+                f"built at line(s) {built}, {effect}; wrap the step in "
                 "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
                 fix=self._fix(ctx, ev),
             )

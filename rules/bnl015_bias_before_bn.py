@@ -8,7 +8,7 @@ from bnlint.analysis import kwarg
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword
 from bnlint.bn_conditions import bias_when_off, bn_condition, condition_text
-from bnlint.patterns import bn_feeds, replace_node
+from bnlint.patterns import bn_feeds, event_of, replace_node
 from bnlint.rule import Invalid, Rule, RuleContext
 
 # Layers with a bias (use_bias=True by default) and an ``activation`` argument.
@@ -33,10 +33,19 @@ def _linear(call: cst.Call) -> bool:
     return act is None or _is(act, "None") or (isinstance(act, cst.SimpleString) and act.evaluated_value == "linear")
 
 
+def _frozen(info, bn: cst.Call) -> bool:
+    """A functional BN whose training flag is the constant False (``training=False``, or
+    ``tf.layers``' default): it applies fixed statistics, so the bias before it is not cancelled."""
+    ev = event_of(info, bn)
+    sites = [s for s in (ev.sites if ev is not None else []) if s.kind == "functional"]
+    return bool(sites) and all(s.flag == ("const", False) for s in sites)
+
+
 class BiasBeforeBN(Rule):
     """Notes a `tf.layers`/Keras conv or dense layer with its bias on (the default) and no
     activation whose output goes straight into a BN layer that centres (`center=True`, the
-    default)."""
+    default) and trains (a BN frozen with `training=False` applies fixed statistics, which do not
+    cancel the bias)."""
 
     code = "BNL015"
     name = "bias-before-bn"
@@ -79,6 +88,12 @@ import tensorflow as tf
 def block(x, training):
     x = tf.layers.dense(x, 64)
     return tf.layers.batch_normalization(x, center=False, training=training)
+""",
+        """
+import tensorflow as tf
+def block(x):
+    x = tf.layers.conv1d(x, 8, 3, padding="same")
+    return tf.layers.batch_normalization(x, training=False)
 """,
     ]
     INVALID = [
@@ -138,6 +153,8 @@ model = keras.Sequential([
                 continue
             if any(a.star for a in feed.layer_call.args):
                 continue
+            if _frozen(info, feed.bn):
+                continue  # BN never normalises with batch statistics: its moving mean does not absorb the bias
             when = bn_condition(info, feed.body, feed.layer_call, feed.bn)
             value = None if when is None else bias_when_off(when)
             message = (f"`{feed.layer}` adds a bias that the BN right after it (line {ctx.line_of(feed.bn)}) "
