@@ -203,16 +203,7 @@ class ModuleInfo:
     def resolve(self, expr: cst.BaseExpression) -> Optional[str]:
         """Canonical TF name of an expression such as ``tf.compat.v1.layers.batch_normalization``."""
         name = dotted(expr)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        base = self.aliases.get(head)
-        if base is None:
-            if head in ("tf", "slim") and head not in self.local_imports:
-                base = "tensorflow" if head == "tf" else "tf_slim"
-            else:
-                return None
-        return tfnames.canonical(base + ("." + rest if rest else ""))
+        return None if name is None else resolve_dotted(name, self.aliases, self.local_imports)
 
     def is_update_ops_key(self, expr: Optional[cst.BaseExpression]) -> bool:
         if expr is None:
@@ -263,6 +254,18 @@ def _module_dotted(node) -> Optional[str]:
     if isinstance(node, cst.Name):
         return node.value
     return dotted(node)
+
+
+def resolve_dotted(name: str, aliases: Dict[str, str], local_imports: Dict[str, tuple]) -> Optional[str]:
+    """Canonical TF name of a dotted name under a module's import aliases (None: not TF)."""
+    head, _, rest = name.partition(".")
+    base = aliases.get(head)
+    if base is None:
+        if head in ("tf", "slim") and head not in local_imports:
+            base = "tensorflow" if head == "tf" else "tf_slim"
+        else:
+            return None
+    return tfnames.canonical(base + ("." + rest if rest else ""))
 
 
 def _literal_names(expr: cst.BaseExpression) -> Optional[List[str]]:

@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from bnlint import tfnames
+from bnlint.analysis import resolve_dotted
 
 # Keywords of a layer call that decide which variables it creates (and their names).
 VARIABLE_KEYWORDS = ("use_bias", "center", "scale", "name", "scope")
@@ -75,14 +76,8 @@ class _Names:
         name = _dotted(node)
         if name is None:
             return None
-        head, _, rest = name.partition(".")
-        base = self.aliases.get(head)
-        if base is None:
-            if head in ("tf", "slim") and head not in self.local:
-                base = "tensorflow" if head == "tf" else "tf_slim"
-            else:
-                return name  # a project function: its own name identifies it
-        return tfnames.canonical(base + ("." + rest if rest else ""))
+        # A project function (not TF): its own name identifies it.
+        return resolve_dotted(name, self.aliases, self.local) or name
 
 
 def _assigned_names(stmts: Sequence[ast.stmt]) -> set:

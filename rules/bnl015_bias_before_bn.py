@@ -33,6 +33,13 @@ def _linear(call: cst.Call) -> bool:
     return act is None or _is(act, "None") or (isinstance(act, cst.SimpleString) and act.evaluated_value == "linear")
 
 
+def test_module(path: str) -> bool:
+    """A unit-test file or a test-helper module (``test_x.py``, ``x_test.py``, directly in ``tests/``)."""
+    parts = path.replace("\\", "/").split("/")
+    stem = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
+    return stem.startswith("test_") or stem.endswith("_test") or (len(parts) > 1 and parts[-2] in ("test", "tests"))
+
+
 def _frozen(info, bn: cst.Call) -> bool:
     """A functional BN whose training flag is the constant False (``training=False``, or
     ``tf.layers``' default): it applies fixed statistics, so the bias before it is not cancelled."""
@@ -45,7 +52,8 @@ class BiasBeforeBN(Rule):
     """Notes a `tf.layers`/Keras conv or dense layer with its bias on (the default) and no
     activation whose output goes straight into a BN layer that centres (`center=True`, the
     default) and trains (a BN frozen with `training=False` applies fixed statistics, which do not
-    cancel the bias)."""
+    cancel the bias). Test files are left alone: their models are fixtures whose tests check the
+    weights they have."""
 
     code = "BNL015"
     name = "bias-before-bn"
@@ -146,6 +154,8 @@ model = keras.Sequential([
 
     def check(self, ctx: RuleContext) -> None:
         info = ctx.info
+        if test_module(info.path):
+            return  # a test's layer stack is a fixture (its tests check weight names and counts)
         for feed in bn_feeds(info):
             if feed.layer not in BIASED or not _bias_on(feed.layer_call) or not _linear(feed.layer_call):
                 continue

@@ -26,3 +26,12 @@ def test_fix_follows_the_condition_bn_is_built_under():
         "always": ", use_bias=False",
         "make_model": ", use_bias=not use_bn",
     }
+
+
+def test_not_in_test_modules(tmp_path):
+    code = ("from tensorflow import keras\n"
+            "model = keras.Sequential([keras.layers.Dense(8, input_shape=(4,)), keras.layers.BatchNormalization()])\n")
+    for name, found in (("model.py", 1), ("model_test.py", 0), ("test_model.py", 0)):
+        (tmp_path / name).write_text(code)
+        diags = lint_paths([str(tmp_path / name)], Settings(select=["BNL015"])).diagnostics
+        assert len(diags) == found, name
