@@ -106,9 +106,10 @@ def _restating(value: ast.AST, expected: ast.AST, rebound: set) -> bool:
 class _Normalise(ast.NodeTransformer):
     """Drops keywords that restate the effective value (see the module docstring)."""
 
-    def __init__(self, names: _Names):
+    def __init__(self, names: _Names, tree: ast.Module):
         self.names = names
         self.scopes: List[Tuple[set, Dict[str, ast.AST], set]] = []  # (callees, keywords, rebound)
+        self.defaults = _constant_defaults(tree)
 
     def _arg_scope(self, item: ast.withitem, body: Sequence[ast.stmt]):
         call = item.context_expr
@@ -162,7 +163,27 @@ class _Normalise(ast.NodeTransformer):
                 return _restating(kw.value, kws[kw.arg], rebound)
         if creator is not None and creator.flag == kw.arg and isinstance(kw.value, ast.Constant):
             return kw.value.value is creator.default_training
-        return False
+        default = self.defaults.get(callee, {}).get(kw.arg)
+        return default is not None and isinstance(kw.value, ast.Constant) and ast.dump(kw.value) == ast.dump(default)
+
+
+def _constant_defaults(tree: ast.Module) -> Dict[str, Dict[str, ast.Constant]]:
+    """Keyword parameters with constant defaults of the module's top-level functions, by name
+    (only names defined once: a redefinition may change them)."""
+    defs: Dict[str, list] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defs.setdefault(node.name, []).append(node)
+    out = {}
+    for name, nodes in defs.items():
+        if len(nodes) != 1:
+            continue
+        args = nodes[0].args
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        out[name] = {a.arg: d for a, d in pairs if isinstance(d, ast.Constant)}
+    return out
 
 
 def _tree(text: str) -> Optional[ast.Module]:
@@ -181,7 +202,7 @@ def same_program(before: str, after: str, aliases: Optional[Dict[str, str]] = No
     if old is None or new is None:
         return False
     names = _Names(old, aliases, local)
-    old, new = _Normalise(names).visit(old), _Normalise(names).visit(new)
+    old, new = _Normalise(names, old).visit(old), _Normalise(names, new).visit(new)
     return ast.dump(old) == ast.dump(new)
 
 

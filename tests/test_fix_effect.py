@@ -86,3 +86,15 @@ def test_no_fix_is_offered_that_restates_the_arg_scope():
     result = lint_paths([path], Settings(select=["ALL"]))
     restating = [x for x in result.diagnostics if x.fix is not None and "is_training" in x.fix.message]
     assert restating == [], [x.format_text() for x in restating]
+
+
+def test_keyword_equal_to_the_project_functions_default_is_a_restatement():
+    src = d("""
+        def block(x, is_training=True, scope=None):
+            return x
+        y = block(1)
+    """)
+    assert same_program(src, src.replace("block(1)", "block(1, is_training=True)"))
+    assert not same_program(src, src.replace("block(1)", "block(1, is_training=False)"))
+    twice = src + "def block(x, is_training=False):\n    return x\n"
+    assert not same_program(twice, twice.replace("block(1)", "block(1, is_training=True)"))
