@@ -45,7 +45,7 @@ _BN_CODE_NAME = re.compile(
     r"|ExponentialMovingAverage)$|(?:ResNet|resnet|Inception|inception|Xception|xception|MobileNet|mobilenet"
     r"|DenseNet|densenet|NASNet|nasnet|EfficientNet|efficientnet|RegNet|regnet)"
 )
-_IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()]+)|import\s+([\w., ]+))", re.M)
+_IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()*]+)|import\s+([\w., ]+))", re.M)
 
 
 @dataclass
@@ -241,7 +241,7 @@ def imported_modules(raw: bytes, modname: str) -> List[str]:
             if mod:
                 out.append(mod)
             for n in re.split(rb"[\s,()]+", m.group(2)):
-                if n and n != b"as":
+                if n and n not in (b"as", b"*"):
                     name = n.decode("ascii", "replace")
                     out.append(f"{mod}.{name}" if mod else name)
         else:

@@ -256,7 +256,8 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
     top = tuple(
         b.name for b in info.functions() if b.parent is None and b.class_name is None and "." not in b.name
     )
-    return ModuleSummary(info.modname, info.path, bodies, top)
+    exports = tuple(info.exports) if info.exports is not None else None
+    return ModuleSummary(info.modname, info.path, bodies, top, exports=exports, star_imports=tuple(info.star_imports))
 
 
 def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:
@@ -278,6 +279,7 @@ def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Opti
         ref=ref,
         guards=ev.guards,
         scope_reuse=_scope_reuse(ev),
+        scope_naming=scope_naming(ev),
         positional=tuple(pos),
         keywords=tuple(kws.items()),
         starred=any(a.star for a in ev.node.args),
@@ -307,6 +309,8 @@ def _reference(ev: CallEvent) -> Optional[tuple]:
         imp = info.local_imports.get(name)
         if imp and imp[0] == "symbol":
             return ("import", imp[1], imp[2])
+        if info.star_imports and name not in info.top.assigned:
+            return ("star", tuple(info.star_imports), name)  # ``from layers import *``
         return None
     if ref[0] == "import":
         return ("import", ref[1], ref[2])
@@ -357,6 +361,25 @@ def _scope_reuse(ev: CallEvent) -> object:
     return reuse
 
 
+def scope_naming(ev: CallEvent) -> Optional[bool]:
+    """Whether the variable names of layers built by this call are the same on every call, as
+    decided by its innermost naming ``variable_scope``: a literal name (entering it resets the
+    layer-name counters, so a second build without reuse raises "Variable ... already exists"),
+    a computed one (``variable_scope(name)``: callers choose), None when no scope decides.
+    Scopes entered through ``get_variable_scope()`` keep the outer names."""
+    info = ev.body.module
+    for c in reversed(ev.ctx):
+        if c.kind != "vscope" or c.call is None:
+            continue
+        if c.scope_name is not None:
+            return True
+        first = arg(c.call, "name_or_scope", 0)
+        if isinstance(first, cst.Call) and info.resolve(first.func) in tfnames.GET_VARIABLE_SCOPE:
+            continue
+        return False
+    return None
+
+
 def _argscope_flag(ev: CallEvent):
     """``with slim.arg_scope([slim.batch_norm], is_training=X, updates_collections=None)``."""
     info = ev.body.module
@@ -403,7 +426,9 @@ def direct_site(ev: CallEvent) -> Optional[Site]:
             flag = ("const", creator.default_training)
         upd = arg(ev.node, "updates_collections", creator.updates_pos)
         inplace = scoped_inplace or (isinstance(upd, cst.Name) and upd.value == "None")
-        named = literal_string(kwarg(ev.node, "name") or kwarg(ev.node, "scope")) is not None
+        naming = scope_naming(ev)
+        named = literal_string(kwarg(ev.node, "name") or kwarg(ev.node, "scope")) is not None \
+            if naming is None else naming
         reuse_expr = kwarg(ev.node, "reuse")
         reuse = _scope_reuse(ev)
         if reuse_expr is not None:
