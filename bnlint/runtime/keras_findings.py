@@ -190,7 +190,8 @@ def _train_findings(r: _Report, rec: LayerRecord, p: PhaseSummary, phases) -> No
               f"per-replica batches of {p.batch} (< {r.small_batch}): each replica's batch mean is {_fmt(noise)} "
               "std from the pooled mean; use BatchNormalization(synchronized=True)", severity="warning",
               replicas=len(p.replicas), noise=noise, threshold=r.small_batch, **nums)
-    if all(seg.training_calls for seg in p.last.values()) and (d1[0] > max(d0[0], FAR) or d1[1] > max(d0[1], FAR)):
+    trained_last = all(seg.training_calls for seg in p.last.values())
+    if trained_last and (d1[0] > max(d0[0], FAR) or d1[1] > max(d0[1], FAR)):
         r.add("BNL107", rec, f"in {where} its moving statistics moved away from the statistics of its input "
               f"(mean {_fmt(d0[0])} -> {_fmt(d1[0])}, variance {_fmt(d0[1])} -> {_fmt(d1[1])})",
               severity="warning", **nums)
@@ -202,7 +203,7 @@ def _eval_findings(r: _Report, rec: LayerRecord, p: PhaseSummary) -> None:
     start, end = p.first.before, p.end()
     forced = ""
     lp = r.observer.learning_phase
-    if lp is not None and lp[0]:
+    if lp is not None and lp[0] and rec.framework == "tf_keras":
         forced = f" (K.set_learning_phase({lp[0]}) at {lp[1][0].rsplit('/', 1)[-1]}:{lp[1][1]} forces training mode)"
     drift = ""
     data = dict(phase=p.phase, calls=p.calls, training_calls=p.training_calls, batch=p.batch, changed=p.changed)
@@ -241,7 +242,7 @@ def _created_per_step(r: _Report, per_site) -> None:
         first = recs[0]
         r.diags.append(Diagnostic(
             "BNL110", f"{len(recs)} BN layers were created at {site[0].rsplit('/', 1)[-1]}:{site[1]}, "
-            f"{len(late)} of them after training had started (inside the step or a layer's call()): every call "
+            f"{len(late)} of them inside a running train step (in the step or a layer's call()): every call "
             f"builds new variables, so no layer sees more than {seen} call(s) per replica and the moving "
             f"statistics never accumulate; create the layer once", r.filename,
             Location(site[1] if _same(site[0], r.filename) else 1, 1), severity="error",

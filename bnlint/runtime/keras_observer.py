@@ -33,6 +33,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 TRAIN_PHASES = ("train step", "fit")
+_BN_CLASSES = (("keras", "keras.src.layers.normalization.batch_normalization", "BatchNormalization"),
+               ("tf_keras", "tf_keras.src.layers.normalization.batch_normalization", "BatchNormalizationBase"))
 EVAL_PHASES = ("eval step", "evaluate", "predict", "fit validation")
 
 
@@ -123,9 +125,7 @@ class Observer:
         self._restore.append((owner, name, original))
 
     def install(self, frameworks=("keras", "tf_keras")) -> None:
-        for framework, module, cls in (("keras", "keras.src.layers.normalization.batch_normalization", "BatchNormalization"),
-                                       ("tf_keras", "tf_keras.src.layers.normalization.batch_normalization",
-                                        "BatchNormalizationBase")):
+        for framework, module, cls in _BN_CLASSES:
             if framework not in frameworks:
                 continue
             try:
@@ -179,7 +179,7 @@ class Observer:
             try:
                 if id(layer) not in observer.layers or observer.layers[id(layer)].ref() is not layer:
                     observer.layers[id(layer)] = LayerRecord(
-                        id(layer), layer.name, framework, observer.site(), observer.train_events > 0,
+                        id(layer), layer.name, framework, observer.site(), observer.in_training_step(),
                         synchronized=bool(getattr(layer, "synchronized", False)
                                           or type(layer).__name__ == "SyncBatchNormalization"),
                         ref=weakref.ref(layer))
@@ -240,6 +240,12 @@ class Observer:
         return tf.numpy_function(fn, [replica, flag, count, bmean, bvar, mean_var, var_var], tf.int32,
                                  stateful=True, name="bnlint_observe")
 
+    def in_training_step(self) -> bool:
+        """Training has started and a train step runs now (a GradientTape records, or fit is on)."""
+        from tensorflow.python.eager import record
+
+        return self.train_events > 0 and (bool(record.could_possibly_record()) or "fit" in self.phase)
+
     def current_phase(self, taped: bool) -> str:
         if self.phase:
             return self.phase[-1]
@@ -258,7 +264,8 @@ class Observer:
                 segs[-1].after = moving
             if not segs or segs[-1].phase != phase or segs[-1].trainable != trainable:
                 segs.append(Segment(phase, replica, trainable, before=moving))
-            segs[-1].add(bool(training), unspecified, int(n), np.asarray(bmean, np.float64), np.asarray(bvar, np.float64))
+            segs[-1].add(bool(training), unspecified, int(n), np.asarray(bmean, np.float64),
+                         np.asarray(bvar, np.float64))
             if phase in TRAIN_PHASES:
                 self.train_events += 1
         except Exception:
