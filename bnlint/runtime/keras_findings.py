@@ -104,12 +104,19 @@ def analyse(observer: Observer, *, small_batch: int = 16, filename: str = "<scri
     per_site: Dict[Tuple[str, int], List[LayerRecord]] = {}
     for rec in observer.layers.values():
         per_site.setdefault(rec.site, []).append(rec)
+    # layers created per step: one table row for their creation line (the first layer, with a count)
+    repeated = {site: recs for site, recs in per_site.items() if any(r.after_training_started for r in recs)}
     for rec in observer.layers.values():
         if not rec.segments:
             continue
         phases = summarize(rec)
         train = [phases[p] for p in TRAIN_PHASES if p in phases]
-        rows.append(_row(rec, train))
+        same = repeated.get(rec.site, [rec])
+        if rec is same[0]:
+            row = _row(rec, train)
+            if len(same) > 1:
+                row.layer = f"{rec.name} (+{len(same) - 1} more, line {rec.site[1]})"
+            rows.append(row)
         for p in train:
             _train_findings(r, rec, p, phases)
         for name in EVAL_PHASES:
