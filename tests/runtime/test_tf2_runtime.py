@@ -83,6 +83,7 @@ def test_mirrored_strategy_small_replica_batch_on_four_replicas():
 @pytest.mark.parametrize("example, code, static", [
     ("tf2_custom_loop_no_training_flag.py", "BNL107", "BNL017"),
     ("tf2_finetune_without_training_false.py", "BNL109", "BNL018"),
+    ("tf2_bn_created_in_step.py", "BNL110", "BNL021"),
 ])
 def test_verify_closes_the_gap_on_two_and_four_replicas(example, code, static):
     proc = _bnlint("verify", "--format", "json", os.path.join(EXAMPLES, example))
@@ -94,7 +95,7 @@ def test_verify_closes_the_gap_on_two_and_four_replicas(example, code, static):
     assert sorted(r["devices"] for r in runs) == [2, 4]
     for run in runs:
         assert run["error"] is None and run["diagnostics"] == []
-        assert all(row["trained"] and row["mean_changed"] for row in run["layers"])
+        assert run["layers"] and all(row["trained"] and row["mean_changed"] for row in run["layers"])
     before, after = v["before"]["result"], v["after"]["result"]
     print(example, "eval/train loss before", before["infer_loss"] / before["train_loss"],
           "after", after["infer_loss"] / after["train_loss"])
