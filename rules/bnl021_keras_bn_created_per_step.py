@@ -86,6 +86,7 @@ class KerasBNCreatedPerStep(Rule):
     only literal arguments: it creates the layer at module level, just above the function (or
     loop) holding the step, and calls that object in the step (a layer shared by every call of
     the function is what the step means; not done inside a `with` other than the GradientTape).
+    At runtime the mistake shows as BNL110 (many layers from one line, each seeing one call).
     """
     VALID = [
         """

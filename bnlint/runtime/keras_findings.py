@@ -168,7 +168,8 @@ def _frozen_findings(r: _Report, rec: LayerRecord) -> None:
         elif frozen_end is not None and seg.training_calls and seg.changed():
             moved = _mean_dist(seg.after[0], frozen_end[0], frozen_end[1])
             r.add("BNL109", rec, f"frozen (trainable=False) in an earlier training phase, then unfrozen: in {where} "
-                  f"it runs in training mode in {seg.training_calls} of {seg.calls} calls on batches of {seg.batch} and "
+                  f"it runs in training mode in {seg.training_calls} of {seg.calls} calls on batches of {seg.batch} "
+                  "and "
                   f"overwrites the pre-trained moving statistics (moved {_fmt(moved)} std from their frozen values); "
                   "keep the backbone's BN in inference mode (call it with training=False, or set the BN layers' "
                   "trainable=False)", severity="warning", moved=moved, **nums)
