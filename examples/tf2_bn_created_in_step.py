@@ -17,7 +17,7 @@ def batch(n):
     return x, (np.tanh(x / 3.0) @ w).astype("float32")
 
 
-dense = keras.layers.Dense(16)
+dense = keras.layers.Dense(16, use_bias=False)
 head = keras.layers.Dense(1)
 opt = keras.optimizers.Adam(0.01)
 

@@ -23,7 +23,7 @@ def batch(n):
     return x, (np.tanh((x - 3.0) / 4.0) @ w_true).astype("float32")
 
 
-model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.BatchNormalization(momentum=0.9),
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, use_bias=False), keras.layers.BatchNormalization(momentum=0.9),
                           keras.layers.ReLU(), keras.layers.Dense(1)])
 opt = keras.optimizers.Adam(0.01)
 

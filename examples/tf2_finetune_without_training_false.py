@@ -19,8 +19,8 @@ def data(n, shift):
 
 
 keras.utils.set_random_seed(0)
-base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.BatchNormalization(momentum=0.9),
-                         keras.layers.ReLU(), keras.layers.Dense(16), keras.layers.BatchNormalization(momentum=0.9),
+base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, use_bias=False), keras.layers.BatchNormalization(momentum=0.9),
+                         keras.layers.ReLU(), keras.layers.Dense(16, use_bias=False), keras.layers.BatchNormalization(momentum=0.9),
                          keras.layers.ReLU()], name="backbone")
 pretrain = keras.Sequential([base, keras.layers.Dense(1)])
 pretrain.compile(keras.optimizers.Adam(0.01), "mse")

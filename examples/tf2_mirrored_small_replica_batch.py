@@ -17,7 +17,7 @@ y = (np.tanh(x / 3.0) @ w).astype("float32")
 strategy = tf.distribute.MirroredStrategy()
 PER_REPLICA_BATCH = 4
 with strategy.scope():
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16),
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, use_bias=False),
                               keras.layers.BatchNormalization(momentum=0.9),
                               keras.layers.ReLU(), keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(0.01), "mse")
