@@ -4,7 +4,8 @@
 2. lint the multi-GPU trainer that gathers UPDATE_OPS before building its towers;
 3. show the fix as a diff (the file is not written);
 4. verify the fix by execution: original and fixed program each train on 4 CPU devices (one tower
-   per device) under the runtime inspector, then the before/after table of BN statistics/losses.
+   per device) under the runtime inspector, then the before/after table of BN statistics/losses;
+5. TF2: inspect the 4-replica MirroredStrategy Keras trainer (per-replica batch 4, plain BN).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bnlint import cli
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO_ROOT, "examples")
 BUNDLED = "multi_tower_early_update_ops.py"
+TF2_EXAMPLE = "tf2_mirrored_small_replica_batch.py"
 SCRIPT_ARGS = ["--steps", "300", "--towers", "4"]
 
 
@@ -55,6 +57,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("\n" + ("The fixed program trains its BN statistics: moving means/variances now track the "
                   "batch statistics and the inference loss matches the train loss."
                   if code == 0 else "bnlint demo: the fixed program did not verify as healthy"), flush=True)
+    _step("5. TF2: a Keras trainer under MirroredStrategy, 4 replicas of 4 samples, plain BN")
+    tf2 = os.path.join(rel_dir, TF2_EXAMPLE)
+    if _show(["inspect", "--devices", "4", "--", tf2]) != 1:
+        print("bnlint demo: error: expected runtime findings in the TF2 example", file=sys.stderr)
+        return 1
     return code
 
 

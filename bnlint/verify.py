@@ -9,6 +9,10 @@ GPU exists), and a before/after table shows, per BN layer, whether its moving me
 changed and how far they ended from the batch statistics of the layer's input, plus the losses
 of the script's ``RESULT train_loss=.. infer_loss=..`` line and the runtime findings.
 
+A TF2/Keras script (no v1 Session/graph API) runs in child processes (:mod:`bnlint.runtime.tf2_script`):
+the original on N logical CPUs, the fixed copy on N and on each of 2 and 4 (``MirroredStrategy()``
+mirrors over them); every fixed run must be healthy.
+
 The fixed run is healthy when it finishes, the inspector reports nothing (warnings or errors),
 every trained BN layer's moving statistics changed, and the inference loss is at most R times the
 train loss. Exit 0 when healthy, 1 when not (or when the fixes could not be applied), 2 on errors
@@ -29,6 +33,7 @@ from typing import List, Optional, Sequence
 from bnlint.diagnostics import Diagnostic
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_ERROR = 0, 1, 2
+TF2_REPLICAS = (2, 4)  # a fixed TF2 copy is run under MirroredStrategy with each of these replica counts
 DEFAULT_MAX_RATIO = 5.0  # buggy programs measure 20x..5000x, healthy ones 0.2x..1.5x
 
 
@@ -45,17 +50,21 @@ class Verification:
     diff: str = ""
     before: object = None  # RunReport of the original
     after: object = None  # RunReport of the fixed copy
+    also: List = field(default_factory=list)  # TF2: the fixed copy on other replica counts (RunReports)
 
     @property
     def problems(self) -> List[str]:
         """Why the fixed run is not healthy (empty: healthy)."""
         if self.fix_error:
             return [f"the fixes could not be applied: {self.fix_error}"]
-        return run_problems(self.after, self.max_ratio)
+        out = run_problems(self.after, self.max_ratio)
+        for report in self.also:
+            out += [f"on {report.devices} replicas: {p}" for p in run_problems(report, self.max_ratio)]
+        return out
 
     @property
     def exit_code(self) -> int:
-        if self.after is not None and self.after.error or self.before is not None and self.before.error:
+        if any(r is not None and r.error for r in (self.before, self.after, *self.also)):
             return EXIT_ERROR
         return EXIT_UNHEALTHY if self.problems else EXIT_HEALTHY
 
@@ -72,6 +81,7 @@ class Verification:
             "diff": self.diff,
             "before": self.before.to_json() if self.before is not None else None,
             "after": self.after.to_json() if self.after is not None else None,
+            "also": [r.to_json() for r in self.also],
             "layers": layer_rows(self.before, self.after),
             "healthy": not self.problems,
             "problems": self.problems,
@@ -122,6 +132,7 @@ def verify(script: str, argv: Sequence[str] = (), devices: int = 4, steps: int =
     """Fix a copy of ``script`` and run both programs (see the module docstring)."""
     from bnlint.fixer import fix_paths, unified_diff
     from bnlint.runtime.script import run_script
+    from bnlint.runtime.tf2_script import is_tf2_script, run_tf2_script
     from bnlint.settings import Settings
 
     v = Verification(script=script, argv=list(argv), devices=devices, steps=steps, max_ratio=max_ratio)
@@ -144,13 +155,24 @@ def verify(script: str, argv: Sequence[str] = (), devices: int = 4, steps: int =
         # Sibling modules the script imports stay importable from the copies.
         sys.path.append(os.path.dirname(os.path.abspath(script)))
         try:
-            say(f"running the original {script} ...")
-            v.before = run_script(copies["original"], argv, devices=devices, steps=steps)
-            say("running the fixed copy ...")
-            v.after = run_script(copies["fixed"], argv, devices=devices, steps=steps)
+            if is_tf2_script(script):
+                # TF2: each run is a child process; the fix is proven under 2 and 4 replicas
+                say(f"running the original {script} on {devices} replicas ...")
+                v.before = run_tf2_script(copies["original"], argv, devices=devices)
+                runs = []
+                for n in [devices, *[d for d in TF2_REPLICAS if d != devices]]:
+                    say(f"running the fixed copy on {n} replicas ...")
+                    runs.append(run_tf2_script(copies["fixed"], argv, devices=n))
+                v.after, v.also = runs[0], runs[1:]
+            else:
+                say(f"running the original {script} ...")
+                v.before = run_script(copies["original"], argv, devices=devices, steps=steps)
+                say("running the fixed copy ...")
+                v.after = run_script(copies["fixed"], argv, devices=devices, steps=steps)
         finally:
             sys.path.pop()
-        for report, name in ((v.before, script), (v.after, script + " (fixed)")):
+        for report, name in ((v.before, script), (v.after, script + " (fixed)"),
+                             *((r, f"{script} (fixed, {r.devices} replicas)") for r in v.also)):
             report.script = name
             report.diagnostics = [_renamed(d, name) for d in report.diagnostics]
     finally:
@@ -222,6 +244,8 @@ def before_after_table(v: Verification) -> str:
     lines.append("-" * width)
     lines.append(f"train / inference loss:  before {_losses(v.before)}   after {_losses(v.after)}")
     lines.append(f"runtime findings:        before {_findings(v.before)}   after {_findings(v.after)}")
+    for report in v.also:
+        lines.append(f"fixed copy on {report.devices} replicas: losses {_losses(report)}, findings {_findings(report)}")
     return "\n".join(lines) + "\n"
 
 

@@ -53,7 +53,9 @@ class KerasTrainingArgument(Rule):
     """
     fix_doc = """
     Pass the mode explicitly: `model(images, training=True)` in the training step,
-    `model(images, training=False)` in the evaluation step.
+    `model(images, training=False)` in the evaluation step. At runtime (`bnlint inspect -- script.py`)
+    the same mistakes show as BNL107 (train step in inference mode, statistics unchanged) and BNL104
+    (eval step in training mode, statistics drifting); `bnlint verify` proves the fix.
     """
     VALID = [
         """

@@ -72,7 +72,9 @@ class TransferLearningBN(Rule):
     """
     fix_doc = """
     Build the model with `base(inputs, training=False)` (the fix adds it), and call
-    `model.compile(...)` after every change of `trainable`.
+    `model.compile(...)` after every change of `trainable`. At runtime the mistakes show as BNL109
+    (unfrozen backbone overwriting its statistics) and BNL108 (frozen layer still training after a
+    `trainable` change without compile()); `bnlint verify` proves the fix.
     """
     VALID = [
         """

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from bnlint.patterns import in_tape
+import re
+from typing import Optional
+
+import libcst as cst
+
+from bnlint.diagnostics import Edit, Fix, Location
+from bnlint.fixes import rows, statement_chain
+from bnlint.patterns import code, in_tape, replace_node
 from bnlint.rule import Invalid, Rule, RuleContext
+
+_LITERALS = (cst.Integer, cst.Float, cst.SimpleString)
 
 
 def _called_in_tape(project, body, depth: int = 0) -> bool:
@@ -16,6 +25,38 @@ def _called_in_tape(project, body, depth: int = 0) -> bool:
 def _loop_with_tape(ev) -> bool:
     """Constructed in a loop whose body also runs a GradientTape (a training loop)."""
     return any(loop in other.loops for loop in ev.loops for other in ev.body.events if in_tape(other))
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation):
+        node = node.expression
+    return isinstance(node, _LITERALS) or isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+
+
+def _hoist(info, call: cst.Call) -> Optional[Fix]:
+    """Create the layer once, at module level just above the module statement holding the step; only
+    when its arguments are literals (they mean the same there), the step is not in a class (one layer
+    per instance is wanted there) and no `with` other than the GradientTape encloses it (a strategy
+    or device scope must keep applying)."""
+    chain = statement_chain(info, call, stop=info.module)
+    if not chain or isinstance(chain[0], cst.ClassDef) or not all(_literal(a.value) for a in call.args):
+        return None
+    for stmt in chain:
+        if isinstance(stmt, cst.With) and "GradientTape" not in code(stmt.items[0].item):
+            return None
+    row = rows(info, chain[0])[0]
+    if isinstance(chain[0], cst.FunctionDef) and chain[0].decorators:
+        row = info.position(chain[0].decorators[0]).start.line
+    text = info.module.code
+    base = f"{chain[0].name.value}_bn" if isinstance(chain[0], cst.FunctionDef) else "step_bn"
+    name, n = base, 1
+    while re.search(rf"\b{name}\b", text):
+        n += 1
+        name = f"{base}{n}"
+    gap = "\n\n" if isinstance(chain[0], (cst.FunctionDef, cst.ClassDef)) else ""
+    insert = Edit(f"{name} = {code(call)}  # created once (BNL021)\n{gap}", Location(row, 1), Location(row, 1))
+    return Fix("Create the BN layer once, outside the step", (insert, replace_node(info, call, name)),
+               applicability="unsafe")
 
 
 class KerasBNCreatedPerStep(Rule):
@@ -38,9 +79,14 @@ class KerasBNCreatedPerStep(Rule):
         with tf.GradientTape() as tape:
             h = tf.keras.layers.BatchNormalization()(dense(x), training=True)   # BNL021
     """
+    fix_safety = "unsafe"
     fix_doc = """
     Create the layer once (in the model's `__init__`, or next to the model) and call that object
-    in the step. No automatic fix.
+    in the step. The unsafe fix does this for a step outside any class whose construction has
+    only literal arguments: it creates the layer at module level, just above the function (or
+    loop) holding the step, and calls that object in the step (a layer shared by every call of
+    the function is what the step means; not done inside a `with` other than the GradientTape).
+    At runtime the mistake shows as BNL110 (many layers from one line, each seeing one call).
     """
     VALID = [
         """
@@ -78,6 +124,19 @@ def train_step(x, opt):
     opt.apply_gradients(zip(tape.gradient(loss, dense.trainable_variables), dense.trainable_variables))
 """,
             lines=[4],
+            expected_fix="""
+import tensorflow as tf
+dense = tf.keras.layers.Dense(4)
+forward_bn = tf.keras.layers.BatchNormalization()  # created once (BNL021)
+
+
+def forward(x):
+    return forward_bn(dense(x), training=True)
+def train_step(x, opt):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(forward(x))
+    opt.apply_gradients(zip(tape.gradient(loss, dense.trainable_variables), dense.trainable_variables))
+""",
         ),
     ]
 
@@ -95,4 +154,5 @@ def train_step(x, opt):
                         f"`{ctx.info.module.code_for_node(ev.node.func)}` is constructed inside the training step: "
                         "each step gets a new BN layer with fresh gamma/beta and moving statistics, so nothing "
                         "it learns survives the step; create the layer once and call it here",
+                        fix=_hoist(ctx.info, ev.node),
                     )

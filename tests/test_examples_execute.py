@@ -29,6 +29,14 @@ HEALTHY = [
     "healthy_single_tower_reuse_eval.py",
 ]
 
+# TF2/Keras trainers (no --steps/--towers options): executed by tests/runtime/test_tf2_runtime.py
+TF2 = {
+    "tf2_custom_loop_no_training_flag.py", "healthy_tf2_custom_loop.py",
+    "tf2_finetune_without_training_false.py", "healthy_tf2_finetune.py",
+    "tf2_mirrored_small_replica_batch.py", "healthy_tf2_mirrored_sync_bn.py",
+    "tf2_bn_created_in_step.py", "healthy_tf2_bn_created_once.py",
+}
+
 # Measured at these settings (see examples/README.md): buggy ratios 90x..5000x, healthy
 # 0.2x..1.4x. The thresholds leave an order of magnitude of margin on both sides.
 STEPS, TOWERS = 150, 4
@@ -64,7 +72,7 @@ def example_runs(request):
 
 def test_every_example_is_classified():
     on_disk = {path.name for path in EXAMPLES_DIR.glob("*.py")}
-    assert on_disk == set(BUGGY) | set(HEALTHY)
+    assert on_disk == set(BUGGY) | set(HEALTHY) | TF2
 
 
 @pytest.mark.parametrize("name", sorted(BUGGY) + HEALTHY)

@@ -12,6 +12,8 @@ import importlib
 import importlib.util
 import os
 
+# the user's own switch, before ours: TF2 scripts run in a child process with it (tf2_script)
+USER_LEGACY_KERAS = os.environ.get("TF_USE_LEGACY_KERAS")
 # tf.compat.v1.layers needs Keras 2 (tf-keras); the switch is read when TensorFlow is imported.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 

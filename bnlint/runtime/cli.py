@@ -3,6 +3,9 @@
     bnlint inspect FILE.meta [--train-op NAME] [--eval-fetch NAME] [--format text|json]
     bnlint inspect [--devices N] [--steps K] [--format text|json] -- SCRIPT [ARGS...]
 
+A TF2/Keras script (no v1 Session/graph API) runs to its end in a child process on N logical CPUs
+under the Keras BN observer (BNL104, BNL106..BNL111; per layer and phase table on stderr).
+
 Exit codes as the linter: 0 no findings (info notes alone count as none), 1 findings,
 2 error (script crashed, no train op found, unreadable MetaGraph, TensorFlow missing).
 Findings go to stdout; in script mode the script's own output goes to stderr.
@@ -102,17 +105,24 @@ def _inspect_meta(path: str, args, settings) -> int:
 def _inspect_script(script_argv: List[str], args, settings) -> int:
     from bnlint.runtime.moving_stats import DEFAULT_STEPS
     from bnlint.runtime.script import run_script
+    from bnlint.runtime.tf2_script import format_phase_table, is_tf2_script, run_tf2_script
 
     script, argv = script_argv[0], script_argv[1:]
-    steps = DEFAULT_STEPS if args.steps is None else args.steps
-    report = run_script(script, argv, devices=args.devices, steps=steps, small_batch=settings.small_batch,
-                        echo=sys.stderr)
+    if is_tf2_script(script):  # Keras/TF2: a child process on N logical devices, run to its end
+        report = run_tf2_script(script, argv, devices=args.devices, small_batch=settings.small_batch,
+                                echo=sys.stderr)
+        table = format_phase_table(report.phases) if report.phases else ""
+    else:
+        steps = DEFAULT_STEPS if args.steps is None else args.steps
+        report = run_script(script, argv, devices=args.devices, steps=steps, small_batch=settings.small_batch,
+                            echo=sys.stderr)
+        table = format_layer_table(report.layers) if report.layers else ""
     if report.error:
         return _error(report.error)
     diags = _selected(report.diagnostics, settings, script)
     sys.stdout.write(_render(diags, args.format))
-    if args.format == "text" and report.layers:
-        sys.stderr.write(format_layer_table(report.layers))
+    if args.format == "text":
+        sys.stderr.write(table)
     return _exit_code(diags)
 
 

@@ -51,6 +51,10 @@ class RunReport:
     layers: List[LayerStats] = field(default_factory=list)
     stdout: List[str] = field(default_factory=list)
     result: Optional[Dict[str, float]] = None  # parsed `RESULT key=value ...` line
+    # TF2 runs (bnlint.runtime.tf2_script): per layer and phase rows, replicas, the script's own run time
+    phases: List[dict] = field(default_factory=list)
+    replicas: Optional[int] = None
+    run_seconds: Optional[float] = None
 
     @property
     def exit_code(self) -> int:
@@ -72,6 +76,8 @@ class RunReport:
             "layers": [row.to_json() for row in self.layers],
             "stdout": list(self.stdout),
             "result": self.result,
+            "phases": list(self.phases),
+            "replicas": self.replicas,
         }
 
 
