@@ -38,6 +38,8 @@ class Site:
     kind: str  # tfnames.BNCreator.kind or "argscope"
     inplace: bool  # updates_collections=None: updates run inside the forward pass
     named: bool  # the BN layer has a literal name (a second unscoped build raises)
+    # where the flag of the BN call comes from: explicit, dict, argscope, partial, default, unknown
+    flag_source: str = "explicit"
 
     @property
     def collection_based(self) -> bool:
@@ -45,7 +47,8 @@ class Site:
 
     def order_key(self) -> tuple:
         """A total order, so site lists come out the same in every process (sets do not)."""
-        return (self.kind, repr(self.flag), repr(self.reuse), self.inplace, self.named, tuple(sorted(self.guards)))
+        return (self.kind, repr(self.flag), repr(self.reuse), self.inplace, self.named, tuple(sorted(self.guards)),
+                self.flag_source)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def instantiate(site: Site, call: CallSummary, callee: BodySummary) -> Optional[
             reuse = "auto"
     if reuse is None:
         reuse = call.scope_reuse
-    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, site.named)
+    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, site.named, site.flag_source)
 
 
 def _sorted_sites(sites: Iterable[Site]) -> List[Site]:
