@@ -54,6 +54,18 @@ class Fix:
         }
 
 
+@dataclass(frozen=True)
+class Related:
+    """Another place of the same root cause (SARIF ``relatedLocations``)."""
+
+    filename: str
+    location: Location
+    message: str
+
+    def to_json(self) -> dict:
+        return {"filename": self.filename, "location": self.location.to_json(), "message": self.message}
+
+
 @dataclass
 class Diagnostic:
     code: str
@@ -65,6 +77,11 @@ class Diagnostic:
     severity: str = "error"
     # Extra machine-readable facts (runtime numbers, layer names); kept out of the text form.
     data: dict = field(default_factory=dict)
+    # Other places of the same root cause, reported once here (``bnlint.root_causes``).
+    related: tuple = ()
+    # (key of the function holding the finding, keys of the functions its call runs): a finding of
+    # the same rule inside those functions is this one's consequence. Not part of the output.
+    cause: Optional[tuple] = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.end_location is None:
@@ -91,7 +108,15 @@ class Diagnostic:
         }
         if self.data:
             out["data"] = self.data
+        if self.related:
+            out["related"] = [r.to_json() for r in self.related]
         return out
 
+    def see_also(self) -> str:
+        """`` (see also a.py:3:5, b.py:9:1)`` for findings with related locations, else empty."""
+        if not self.related:
+            return ""
+        return " (see also " + ", ".join(f"{r.filename}:{r.location.row}:{r.location.column}" for r in self.related) + ")"
+
     def format_text(self) -> str:
-        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.code} {self.message}"
+        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.code} {self.message}{self.see_also()}"

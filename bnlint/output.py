@@ -30,7 +30,7 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
             sep = _paint(":", _CYAN, True)
             lines.append(
                 f"{_paint(d.filename, _BOLD, True)}{sep}{d.location.row}{sep}{d.location.column}{sep} "
-                f"{_paint(d.code, _RED, True)} {d.message}"
+                f"{_paint(d.code, _RED, True)} {d.message}{d.see_also()}"
             )
         else:
             lines.append(d.format_text())
@@ -53,7 +53,7 @@ def render_grouped(diags: Sequence[Diagnostic], color: bool = False) -> str:
         col_w = max(len(str(d.location.column)) for d in group)
         for d in group:
             pos = f"{str(d.location.row).rjust(row_w)}{_paint(':', _CYAN, color)}{str(d.location.column).ljust(col_w)}"
-            out.append(f"  {pos} {_paint(d.code, _RED, color)} {_fix_mark(d)}{d.message}")
+            out.append(f"  {pos} {_paint(d.code, _RED, color)} {_fix_mark(d)}{d.message}{d.see_also()}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
 
@@ -158,6 +158,12 @@ def sarif_log(diags: Sequence[Diagnostic]) -> dict:
                 "region": _region(d.location, d.end_location),
             }}],
         }
+        if d.related:
+            result["relatedLocations"] = [{
+                "id": i,
+                "message": {"text": r.message},
+                "physicalLocation": {"artifactLocation": _artifact(r.filename), "region": _region(r.location, r.location)},
+            } for i, r in enumerate(d.related)]
         if d.code in index:
             result["ruleIndex"] = index[d.code]
         if d.fix is not None and d.fix.edits:

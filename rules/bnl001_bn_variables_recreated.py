@@ -11,6 +11,7 @@ from bnlint import tfnames
 from bnlint.analysis import arg, kwarg, literal_string, positional
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword, is_single_statement_line, tf_prefix, wrap_block, wrap_statement
+from bnlint.root_causes import reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import new_variable_sites, reuse_in_effect
 
@@ -268,7 +269,11 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 for i, ev in enumerate(evs):
                     if not new_variable_sites(ev) or reuse_in_effect(ev):
                         continue
+                    before = len(ctx.diagnostics)
                     self._check_call(ctx, ev, evs[:i])
+                    for d in ctx.diagnostics[before:]:
+                        # A rebuild reported inside the code this call runs is the same bug.
+                        d.cause = (body.key, reached_bodies(project, ev))
 
     def _check_call(self, ctx: RuleContext, ev, earlier) -> None:
         name = ctx.info.module.code_for_node(ev.node.func)
