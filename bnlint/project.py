@@ -23,6 +23,7 @@ import libcst as cst
 
 from bnlint.analysis import DYN, Body, CallEvent, ModuleInfo, Site, const_flag, positional
 from bnlint.bn_sites import project_call_keywords, scope_reuse, site_of
+from bnlint.module_roles import imported_names, module_roles
 from bnlint.summary import BodySummary, CallSummary, EventId, Index, ModuleSummary, module_of, solve
 
 # Facts about a whole project that rules ask as ``project.any_module(predicate)``; registered by name
@@ -142,6 +143,11 @@ class Project:
             out.append(s)
         return out
 
+    def role_by_import(self, info: ModuleInfo, role: str) -> Optional[str]:
+        """The module that trains/evaluates (``bnlint.module_roles``) the model ``info`` helps
+        build: ``info`` itself or the nearest module importing it, transitively; None if none."""
+        return self._ask("role-by-import", info.modname, role)
+
     def module_trains_bn(self, info: ModuleInfo) -> List[CallEvent]:
         return [ev for ev in info.all_events() if self.concrete_training_sites(ev)]
 
@@ -244,7 +250,7 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
     top = tuple(
         b.name for b in info.functions() if b.parent is None and b.class_name is None and "." not in b.name
     )
-    return ModuleSummary(info.modname, info.path, bodies, top)
+    return ModuleSummary(info.modname, info.path, bodies, top, imports=imported_names(info), roles=module_roles(info))
 
 
 def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:

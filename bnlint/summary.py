@@ -85,6 +85,8 @@ class ModuleSummary:
     bodies: Dict[str, BodySummary]  # in source order, module level first
     top_functions: Tuple[str, ...] = ()  # names other modules can import
     facts: Dict[str, bool] = field(default_factory=dict)  # per-module facts (see Project.any_module)
+    imports: Tuple[str, ...] = ()  # project modules it may import, as written (bnlint.module_roles)
+    roles: Tuple[str, ...] = ()  # what it does with the model: "trains", "evaluates"
 
 
 # --- finding modules by the name an import uses ---------------------------------------------------------
@@ -183,6 +185,9 @@ class Index:
     sites: Dict[EventId, Tuple[Site, ...]]  # calls that create BN sites
     summaries: Dict[str, FrozenSet[Site]]  # body key -> sites it creates
     facts: Dict[str, Optional[bool]]  # any-module facts (None: not known from the summaries)
+    # modname -> modules importing it (resolved), and the roles of each module
+    importers: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    roles: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     _by_module: Optional[Dict[str, Dict[EventId, Tuple[Site, ...]]]] = field(default=None, repr=False)
 
     def module_sites(self, modname: str) -> Dict[EventId, Tuple[Site, ...]]:
@@ -191,6 +196,22 @@ class Index:
             for e, s in self.sites.items():
                 self._by_module.setdefault(module_of(e[0]), {})[e] = s
         return self._by_module.get(modname, {})
+
+    def role_by_import(self, modname: str, role: str) -> Optional[str]:
+        """The nearest module that is ``modname`` or imports it (transitively) and has ``role``."""
+        seen = {modname}
+        todo = [modname]
+        while todo:
+            nxt = []
+            for m in todo:
+                if role in self.roles.get(m, ()):
+                    return m
+                for imp in self.importers.get(m, ()):
+                    if imp not in seen:
+                        seen.add(imp)
+                        nxt.append(imp)
+            todo = sorted(nxt)
+        return None
 
     def answer(self, query: tuple):
         """The answer to one question a ``Project`` asks of its index (see ``Project._ask``)."""
@@ -213,6 +234,8 @@ class Index:
             return frozenset(self.callers)
         if kind == "fact":
             return self.facts.get(query[1])
+        if kind == "role-by-import":
+            return self.role_by_import(query[1], query[2])
         raise ValueError(f"unknown question {query!r}")
 
 
@@ -271,7 +294,15 @@ def solve(modules: Sequence[ModuleSummary], facts: Optional[Dict[str, Optional[b
                 changed = True
         if not changed:
             break
+    importers: Dict[str, List[str]] = {}
+    for m in modules:
+        for name in m.imports:
+            found = table.find(name, m.modname)
+            if found is not None and found != m.modname and m.modname not in importers.get(found, ()):
+                importers.setdefault(found, []).append(m.modname)
     return Index(
+        importers={k: tuple(v) for k, v in importers.items()},
+        roles={m.modname: m.roles for m in modules if m.roles},
         modules={m.modname: m.path for m in modules},
         table=table,
         body_keys=keys,
