@@ -241,14 +241,15 @@ def _normalizer_keywords(ev: CallEvent) -> Optional[Tuple[Keywords, bool]]:
     host or of an arg_scope on it): the keywords its batch_norm call gets."""
     info = ev.body.module
     own, complete = call_keywords(ev.body, ev.node, ev.order)
+    fn = own.get("normalizer_fn")
+    # A normalizer_fn given by an arg_scope is that arg_scope's site (kind "argscope"), not the layer's.
+    if fn is None or info.resolve(fn[1]) not in tfnames.BN_CREATORS:
+        return None
     if ev.callee not in tfnames.ARG_SCOPE:
         scoped, ok = scoped_keywords(ev, same_function(ev))
         complete = complete and ok
         for k, v in scoped.items():
             own.setdefault(k, v)
-    fn = own.get("normalizer_fn")
-    if fn is None or info.resolve(fn[1]) not in tfnames.BN_CREATORS:
-        return None
     out: Keywords = {}
     if ev.callee not in tfnames.ARG_SCOPE:
         bn_scoped, ok = scoped_keywords(ev, _is_bn_op(ev))
@@ -261,6 +262,20 @@ def _normalizer_keywords(ev: CallEvent) -> Optional[Tuple[Keywords, bool]]:
             return out, False
         out.update(entries)
     return out, complete
+
+
+def effective_keywords(ev: CallEvent) -> Optional[Tuple[str, Keywords, bool]]:
+    """(BN API name, keywords it gets, all known) for a direct BN call or a slim layer with a BN
+    normalizer; None for other calls. Rules read any BN argument (decay, epsilon, ...) here."""
+    found = bn_keywords(ev)
+    if found is not None:
+        return found[0].name, found[1], found[2]
+    if ev.callee in tfnames.NORMALIZER_HOSTS or ev.callee in tfnames.ARG_SCOPE:
+        normalizer = _normalizer_keywords(ev)
+        if normalizer is not None:
+            fn = call_keywords(ev.body, ev.node, ev.order)[0]["normalizer_fn"]
+            return ev.body.module.resolve(fn[1]) or "slim.batch_norm", normalizer[0], normalizer[1]
+    return None
 
 
 def _flag(kws: Keywords, key: Optional[str], default: bool, complete: bool) -> Tuple[Flag, str]:

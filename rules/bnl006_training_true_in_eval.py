@@ -14,6 +14,7 @@ from bnlint.patterns import (
     replace_node,
     trains_here,
 )
+from bnlint.bn_sites import site_of
 from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
 
@@ -176,8 +177,8 @@ with tf.variable_scope("m", reuse=True):
             for ev in body.events:
                 if not any(s.flag == ("const", True) and s.kind != "keras" for s in ev.sites):
                     continue
-                if any(c.kind == "argscope" for c in ev.ctx):
-                    continue  # an arg_scope around the call may set is_training
+                if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
+                    continue  # an arg_scope around a model call may set is_training inside it
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
                 if fn:
