@@ -5,7 +5,9 @@ A rule that reports a call because of what the called code builds (BNL001: the m
 without reuse) may also fire inside that code when the helper repeats the pattern itself. The
 finding at the outermost call is the one to act on; the inner ones become its ``related`` entries
 (SARIF ``relatedLocations``, JSON ``related``, "see also" in text). A rule opts in by giving its
-findings a ``cause``: (key of the function holding the finding, keys of the functions its call runs).
+findings a ``cause``: (key of the function holding the finding, keys of the functions its call runs),
+plus ``INNER`` when the innermost place is the one to act on (BNL006: the literal ``True`` written in
+the eval helper, not every call of that helper).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import replace
 from typing import Dict, List, Sequence
 
 from bnlint.diagnostics import Diagnostic, Related
+
+INNER = "inner"
 
 
 def reached_bodies(project, ev, depth: int = 6) -> frozenset:
@@ -34,7 +38,8 @@ def reached_bodies(project, ev, depth: int = 6) -> frozenset:
 
 def fold_related(diags: Sequence[Diagnostic]) -> List[Diagnostic]:
     """Findings with the same code whose place lies inside the code another one's call runs are
-    folded into that one (the outermost wins; chains fold to their outermost finding)."""
+    folded into that one (the outermost wins, or the innermost for ``INNER`` causes; chains fold
+    to their end)."""
     by_code: Dict[str, List[Diagnostic]] = {}
     for d in diags:
         if d.cause is not None:
@@ -46,7 +51,12 @@ def fold_related(diags: Sequence[Diagnostic]) -> List[Diagnostic]:
         for inner in group:
             outers = [o for o in group if o is not inner and inner.cause[0] in o.cause[1]
                       and not (o.cause[0] in inner.cause[1])]  # mutual recursion: keep both
-            if outers:
+            if not outers:
+                continue
+            if inner.cause[2:] == (INNER,):  # the cause is written inside (a literal flag): it wins
+                for o in outers:
+                    owner.setdefault(id(o), inner)
+            else:
                 owner[id(inner)] = min(outers, key=Diagnostic.sort_key)
 
     def root(d: Diagnostic) -> Diagnostic:

@@ -16,6 +16,7 @@ from bnlint.patterns import (
 )
 from bnlint.bn_sites import site_of
 from bnlint.project import call_arg
+from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 
 
@@ -198,13 +199,15 @@ with tf.variable_scope("m", reuse=True):
         fix = None
         if fixable and true is not None:
             fix = Fix("Pass False on the evaluation path", (replace_node(ctx.info, true, "False"),))
-        ctx.report(
+        d = ctx.report(
             ev.node,
             f"`{name}` builds BN in training mode (flag True) but {where}: it normalises with each "
             "batch's own statistics instead of the learned moving averages, so results depend on the "
             "batch and the trained statistics are never used",
             fix=fix,
         )
+        # An eval helper calling another one that sets the flag: one finding, where it is set.
+        d.cause = (ev.body.key, reached_bodies(ctx.project, ev), INNER)
 
 
 def _true_flag_argument(project, ev):

@@ -113,3 +113,10 @@ def test_related_locations_in_valid_sarif(folded):
     (loc,) = result["relatedLocations"]
     assert loc["physicalLocation"]["region"]["startLine"] == 16
     assert loc["physicalLocation"]["artifactLocation"]["uri"].endswith("models.py")
+
+
+def test_flag_set_in_an_eval_helper_is_reported_where_it_is_written():
+    result = lint_paths([os.path.join(HERE, "programs", "eval_helper_training_true.py")], Settings())
+    (d,) = result.diagnostics
+    assert (d.code, d.location.row, d.fix is not None) == ("BNL006", 12, True)
+    assert [r.location.row for r in d.related] == [16]
