@@ -30,6 +30,24 @@ def _flag_kinds(ev) -> set:
     return kinds
 
 
+_NAME_WORDS = ("scope", "name", "name_or_scope")
+
+
+def _distinct_names(first, ev) -> bool:
+    """The two calls pass their own scope/name (``_stack(x, 64, scope='conv2')`` after ``scope='conv1'``,
+    ``scope=str(i)``): the function's named layers get a different prefix each time."""
+    def names(call):
+        return {a.keyword.value: a.value for a in call.node.args
+                if a.keyword is not None and (a.keyword.value in _NAME_WORDS or a.keyword.value.endswith(("_scope", "_name")))}
+
+    a, b = names(first), names(ev)
+    for key in set(a) & set(b):
+        la, lb = literal_string(a[key]), literal_string(b[key])
+        if la is None or lb is None or la != lb:
+            return True  # computed names (str(i), "%s_%d" % ...) are the code's own naming scheme
+    return False
+
+
 def _vscopes(ev) -> tuple:
     return tuple(id(c.call) for c in ev.ctx if c.kind == "vscope")
 
@@ -293,7 +311,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 continue
             fresh_named = any(s.named for s in new_variable_sites(ev))
             same_scope = _vscopes(first) == _vscopes(ev)
-            if fresh_named and same_scope:
+            if fresh_named and same_scope and not _distinct_names(first, ev):
                 ctx.report(
                     ev.node,
                     f"`{name}` builds the same named BN layers again (first at line {ctx.line_of(first.node)}) "
