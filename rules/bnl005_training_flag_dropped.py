@@ -8,10 +8,11 @@ from bnlint import tfnames
 from bnlint.analysis import has_star_kwargs, kwarg
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword
-from bnlint.bn_sites import DEFAULT, bn_creator_of, flag_omitted, scoped_keywords
+from bnlint.arg_scope_facts import may_set_bn_flag
+from bnlint.bn_sites import DEFAULT, bn_creator_of, flag_omitted
 from bnlint.module_roles import EVALUATES, TRAINS
 from bnlint.patterns import reaches_training, reads_name, training_param
-from bnlint.project import call_arg, module_fact
+from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
 
 
@@ -226,12 +227,14 @@ def model(x, is_training):
         project evaluates the model (``main.py`` imports ``models`` imports ``layers``)."""
         if body.is_function() and _add_arg_scope(body):
             return  # a caller's arg_scope may set it
-        if ctx.project.any_module(sets_bn_flag_by_arg_scope):
+        if ctx.project.any_module(may_set_bn_flag):
             return  # an arg_scope somewhere may set it around the calls of this helper
         evaluator = ctx.project.role_by_import(ctx.info, EVALUATES)
         if evaluator is None:
             return
-        where = "this module" if evaluator == ctx.info.modname else f"`{evaluator}` (which imports it, directly or through others)"
+        where = "this module"
+        if evaluator != ctx.info.modname:
+            where = f"`{evaluator}` (which imports it, directly or through others)"
         ctx.report(
             ev.node,
             f"`{name}` never gets `is_training`: it defaults to True, and {where} has an evaluation "
@@ -292,7 +295,9 @@ def _trained_by(ctx, body):
     trainer = ctx.project.role_by_import(ctx.info, TRAINS)
     if trainer is None:
         return None
-    return "" if trainer == ctx.info.modname else f" (`{trainer}` runs the optimizer step and imports this module, directly or through others)"
+    if trainer == ctx.info.modname:
+        return ""
+    return f" (`{trainer}` runs the optimizer step and imports this module, directly or through others)"
 
 
 def _add_arg_scope(body) -> bool:
@@ -300,10 +305,3 @@ def _add_arg_scope(body) -> bool:
     if not isinstance(node, cst.FunctionDef):
         return False
     return any(body.module.resolve(d.decorator) == "slim.add_arg_scope" for d in node.decorators)
-
-
-@module_fact
-def sets_bn_flag_by_arg_scope(info) -> bool:
-    """Some ``slim.arg_scope([... batch_norm ...], is_training=...)`` in the module."""
-    return any("is_training" in scoped_keywords(ev, lambda op: info.resolve(op) in tfnames.BN_CREATORS)[0]
-               for ev in info.all_events() if any(c.kind == "argscope" for c in ev.ctx))

@@ -14,7 +14,8 @@ from bnlint.patterns import (
     replace_node,
     trains_here,
 )
-from bnlint.bn_sites import site_of
+from bnlint.arg_scope_facts import may_set_bn_flag
+from bnlint.bn_sites import DEFAULT, site_of
 from bnlint.project import call_arg
 from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
@@ -180,6 +181,8 @@ with tf.variable_scope("m", reuse=True):
                     continue
                 if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
                     continue  # an arg_scope around a model call may set is_training inside it
+                if any(s.flag_source == DEFAULT for s in ev.sites) and project.any_module(may_set_bn_flag):
+                    continue  # slim's default True, but a caller's arg_scope may set the flag
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
                 if fn:
