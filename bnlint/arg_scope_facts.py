@@ -14,10 +14,10 @@ import libcst as cst
 from bnlint import tfnames
 from bnlint.analysis import ModuleInfo
 from bnlint.bn_sites import scoped_keywords
-from bnlint.project import module_fact
+from bnlint.project import site_free_fact
 
 
-@module_fact
+@site_free_fact
 def may_set_bn_flag(info: ModuleInfo) -> bool:
     """Some ``slim.arg_scope`` of the module lists a BN op with ``is_training``, or is built from a
     call or a name (its keywords are not visible here)."""

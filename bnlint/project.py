@@ -40,6 +40,17 @@ def module_fact(predicate: Callable[[ModuleInfo], bool]) -> Callable[[ModuleInfo
     return predicate
 
 
+# Facts that do not read BN sites at all (module_fact's monotonicity is then trivial): a tree-wide
+# False holds even when the cross-module pass changed some module's sites.
+SITE_FREE_FACTS: set = set()
+
+
+def site_free_fact(predicate: Callable[[ModuleInfo], bool]) -> Callable[[ModuleInfo], bool]:
+    """``module_fact`` for a predicate that reads no BN sites (decorator)."""
+    SITE_FREE_FACTS.add(fact_name(predicate))
+    return module_fact(predicate)
+
+
 def fact_name(predicate) -> str:
     return f"{predicate.__module__}.{predicate.__qualname__}"
 

@@ -324,17 +324,18 @@ def _call_sites(call: CallSummary, body: BodySummary, target: Optional[str], bod
     return tuple(s for s in out if s is not None)
 
 
-def combine_facts(modules: Sequence[ModuleSummary], local_sites: Dict[str, Dict[EventId, tuple]], index: Index
-                  ) -> Dict[str, Optional[bool]]:
+def combine_facts(modules: Sequence[ModuleSummary], local_sites: Dict[str, Dict[EventId, tuple]], index: Index,
+                  site_free: Iterable[str] = ()) -> Dict[str, Optional[bool]]:
     """Any-module facts of the tree from the per-module values workers computed with module-local
     BN sites. A fact true somewhere is true; false everywhere is false only if no module's sites
     changed in the cross-module pass (else it is unknown and must be computed with all modules)."""
     names = {n for m in modules for n in m.facts}
+    free = set(site_free)  # facts that read no BN sites: false everywhere is false
     changed = any(index.module_sites(m.modname) != local_sites.get(m.modname, {}) for m in modules)
     out: Dict[str, Optional[bool]] = {}
     for name in names:
         if any(m.facts.get(name) for m in modules):
             out[name] = True
         else:
-            out[name] = None if changed else False
+            out[name] = None if changed and name not in free else False
     return out

@@ -204,7 +204,9 @@ class _Run:
         summaries = [self.analysed[p].summary for p in paths]
         index = solve(summaries)
         local = {s.modname: solve([s]) for s in summaries}
-        index.facts = combine_facts(summaries, {m: i.sites for m, i in local.items()}, index)
+        from bnlint.project import SITE_FREE_FACTS
+
+        index.facts = combine_facts(summaries, {m: i.sites for m, i in local.items()}, index, SITE_FREE_FACTS)
         groups = _group(index) if self.cache is not None else {}
         todo: List[Task] = []
         for p in paths:

@@ -227,11 +227,9 @@ def model(x, is_training):
         project evaluates the model (``main.py`` imports ``models`` imports ``layers``)."""
         if body.is_function() and _add_arg_scope(body):
             return  # a caller's arg_scope may set it
-        if ctx.project.any_module(may_set_bn_flag):
-            return  # an arg_scope somewhere may set it around the calls of this helper
         evaluator = ctx.project.role_by_import(ctx.info, EVALUATES)
-        if evaluator is None:
-            return
+        if evaluator is None or ctx.project.any_module(may_set_bn_flag):
+            return  # not evaluated, or an arg_scope somewhere may set it around this helper's calls
         where = "this module"
         if evaluator != ctx.info.modname:
             where = f"`{evaluator}` (which imports it, directly or through others)"

@@ -181,8 +181,6 @@ with tf.variable_scope("m", reuse=True):
                     continue
                 if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
                     continue  # an arg_scope around a model call may set is_training inside it
-                if any(s.flag_source == DEFAULT for s in ev.sites) and project.any_module(may_set_bn_flag):
-                    continue  # slim's default True, but a caller's arg_scope may set the flag
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
                 if fn:
@@ -194,6 +192,8 @@ with tf.variable_scope("m", reuse=True):
                     if not data:
                         continue
                     where = f"`{data[0]}` is evaluation data"
+                if any(s.flag_source == DEFAULT for s in ev.sites) and project.any_module(may_set_bn_flag):
+                    continue  # slim's default True, but a caller's arg_scope may set the flag
                 self._report(ctx, ev, where, fixable=bool(fn))
 
     def _report(self, ctx, ev, where, fixable) -> None:
