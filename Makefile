@@ -11,7 +11,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e '.[runtime,test]'
+	$(PY) -m pip install -q -e '.[runtime,test,lsp,notebooks]'
 	touch $(STAMP)
 
 demo: $(STAMP)

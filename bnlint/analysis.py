@@ -186,6 +186,8 @@ class ModuleInfo:
         self.python2 = python2
         self.aliases: Dict[str, str] = {}
         self.local_imports: Dict[str, tuple] = {}  # name -> ("module", mod) | ("symbol", mod, name)
+        self.star_imports: List[str] = []  # ``from layers import *`` of local modules (as written), in order
+        self.exports: Optional[List[str]] = None  # ``__all__`` when it is a literal list of names
         self.bodies: Dict[str, Body] = {}
         self.classes: Dict[str, cst.ClassDef] = {}
         self.uses_tf = False
@@ -201,16 +203,7 @@ class ModuleInfo:
     def resolve(self, expr: cst.BaseExpression) -> Optional[str]:
         """Canonical TF name of an expression such as ``tf.compat.v1.layers.batch_normalization``."""
         name = dotted(expr)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        base = self.aliases.get(head)
-        if base is None:
-            if head in ("tf", "slim") and head not in self.local_imports:
-                base = "tensorflow" if head == "tf" else "tf_slim"
-            else:
-                return None
-        return tfnames.canonical(base + ("." + rest if rest else ""))
+        return None if name is None else resolve_dotted(name, self.aliases, self.local_imports)
 
     def is_update_ops_key(self, expr: Optional[cst.BaseExpression]) -> bool:
         if expr is None:
@@ -234,10 +227,14 @@ class ModuleInfo:
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions[node]
 
+    def code(self) -> str:
+        """The module's text (printed from the tree: costly on big modules; see reparse.PieceModuleInfo)."""
+        return self.module.code
+
     def line_comments(self) -> Dict[int, str]:
         if self.comments_by_line is None:
             self.comments_by_line = {}
-            for lineno, line in enumerate(self.module.code.splitlines(), 1):
+            for lineno, line in enumerate(self.code().splitlines(), 1):
                 if "#" in line:
                     self.comments_by_line[lineno] = line[line.index("#"):]
         return self.comments_by_line
@@ -263,6 +260,26 @@ def _module_dotted(node) -> Optional[str]:
     return dotted(node)
 
 
+def resolve_dotted(name: str, aliases: Dict[str, str], local_imports: Dict[str, tuple]) -> Optional[str]:
+    """Canonical TF name of a dotted name under a module's import aliases (None: not TF)."""
+    head, _, rest = name.partition(".")
+    base = aliases.get(head)
+    if base is None:
+        if head in ("tf", "slim") and head not in local_imports:
+            base = "tensorflow" if head == "tf" else "tf_slim"
+        else:
+            return None
+    return tfnames.canonical(base + ("." + rest if rest else ""))
+
+
+def _literal_names(expr: cst.BaseExpression) -> Optional[List[str]]:
+    """``["a", "b"]`` / ``("a",)``: the strings; None for anything computed."""
+    if not isinstance(expr, (cst.List, cst.Tuple)):
+        return None
+    names = [literal_string(e.value) for e in expr.elements]
+    return None if any(n is None for n in names) else names
+
+
 def _collect_imports(info: ModuleInfo) -> None:
     class _V:
         def visit_Import(self, node: cst.Import) -> None:
@@ -282,6 +299,8 @@ def _collect_imports(info: ModuleInfo) -> None:
             mod = _module_dotted(node.module) or ""
             dots = len(node.relative)
             if isinstance(node.names, cst.ImportStar):
+                if dots or mod.split(".")[0] not in _TF_ROOTS:
+                    info.star_imports.append("." * dots + mod)
                 return
             root = mod.split(".")[0]
             for alias in node.names:
@@ -297,6 +316,9 @@ def _collect_imports(info: ModuleInfo) -> None:
             # slim = tf.contrib.slim ; tf1 = tf.compat.v1 ; bn = tf.layers.batch_normalization
             if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 local = node.targets[0].target.value
+                if local == "__all__":
+                    info.exports = _literal_names(node.value)
+                    return
                 resolved = info.resolve(node.value)
                 if resolved is not None and dotted(node.value) is not None:
                     info.aliases[local] = resolved if not resolved.startswith("tf") else "tensorflow" + resolved[2:]

@@ -25,7 +25,7 @@ from typing import Callable, Dict, Optional, Tuple
 import libcst as cst
 
 from bnlint import tfnames
-from bnlint.analysis import DYN, Body, CallEvent, Flag, Site, const_flag, dotted, literal_string, positional
+from bnlint.analysis import DYN, Body, CallEvent, Flag, Site, arg, const_flag, dotted, literal_string, positional
 
 # Where a BN site's training flag comes from.
 EXPLICIT, DICT, ARGSCOPE, PARTIAL, DEFAULT, UNKNOWN = "explicit", "dict", "argscope", "partial", "default", "unknown"
@@ -305,6 +305,25 @@ def scope_reuse(ev: CallEvent) -> object:
     return reuse
 
 
+def scope_naming(ev: CallEvent) -> Optional[bool]:
+    """Whether the variable names of layers built by this call are the same on every call, as
+    decided by its innermost naming ``variable_scope``: a literal name (entering it resets the
+    layer-name counters, so a second build without reuse raises "Variable ... already exists"),
+    a computed one (``variable_scope(name)``: callers choose), None when no scope decides.
+    Scopes entered through ``get_variable_scope()`` keep the outer names."""
+    info = ev.body.module
+    for c in reversed(ev.ctx):
+        if c.kind != "vscope" or c.call is None:
+            continue
+        if c.scope_name is not None:
+            return True
+        first = arg(c.call, "name_or_scope", 0)
+        if isinstance(first, cst.Call) and info.resolve(first.func) in tfnames.GET_VARIABLE_SCOPE:
+            continue
+        return False
+    return None
+
+
 def site_of(ev: CallEvent) -> Optional[Site]:
     """The BN site a call creates directly (a TF BN API, a partial of one, or a slim layer with a
     BN normalizer); None for any other call."""
@@ -317,8 +336,9 @@ def site_of(ev: CallEvent) -> Optional[Site]:
         if creator.kind == "layer_class":
             return Site(ev.guards, DYN, scope_reuse(ev), "layer_class", False, False, UNKNOWN)
         flag, source = _flag(kws, creator.flag, creator.default_training, complete)
+        naming = scope_naming(ev)
         name_value = kws.get("name") or kws.get("scope")
-        named = name_value is not None and literal_string(name_value[1]) is not None
+        named = name_value is not None and literal_string(name_value[1]) is not None if naming is None else naming
         reuse = scope_reuse(ev)
         reuse_value = kws.get("reuse")
         if reuse_value is not None:

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bnlint",
         description="Find (and fix) batch-normalization misuse in TensorFlow code.",
         epilog="Subcommands: `bnlint rule CODE|--all`, `bnlint inspect ...` (runtime, needs bnlint[runtime]), "
-        "`bnlint verify SCRIPT` (fix + prove by execution).",
+        "`bnlint verify SCRIPT` (fix + prove by execution), `bnlint server` (language server over stdio).",
     )
     p.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
     p.add_argument("--select", type=_codes, default=None, help="comma-separated codes/prefixes to enable")
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extend-exclude", type=_patterns, default=None, help="path patterns to skip on top")
     p.add_argument("--force-exclude", action="store_true",
                    help="apply exclude patterns to files named on the command line too (for pre-commit)")
+    p.add_argument("--notebooks", action=argparse.BooleanOptionalAction, default=None,
+                   help="lint Jupyter notebooks (*.ipynb) in folders and on the command line (default: on; "
+                   "config key `notebooks`)")
     p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")
     p.add_argument("--isolated", action="store_true", help="ignore configuration files")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
@@ -97,6 +100,11 @@ def _stop_on_signals():
             signal.signal(s, handler)
 
 
+# Subcommands whose dependencies sit in an extra: name -> (module with ``main(argv)``, the extra).
+_EXTRA_COMMANDS = {"inspect": ("bnlint.runtime.cli", "runtime"), "verify": ("bnlint.verify", "runtime"),
+                   "server": ("bnlint.server", "lsp")}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -104,20 +112,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from bnlint.docs import rule_command
 
             return rule_command(argv[1:])
-        if argv and argv[0] == "inspect":
+        if argv and argv[0] in _EXTRA_COMMANDS:
+            import importlib
+
+            module, extra = _EXTRA_COMMANDS[argv[0]]
             try:
-                from bnlint.runtime.cli import main as inspect_main
+                command = importlib.import_module(module).main
             except ImportError as exc:
-                print(f"bnlint inspect needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
+                print(f"bnlint {argv[0]} needs the {extra} extra (pip install 'bnlint[{extra}]'): {exc}", file=sys.stderr)
                 return EXIT_ERROR
-            return inspect_main(argv[1:])
-        if argv and argv[0] == "verify":
-            try:
-                from bnlint.verify import main as verify_main
-            except ImportError as exc:
-                print(f"bnlint verify needs the runtime extra (pip install 'bnlint[runtime]'): {exc}", file=sys.stderr)
-                return EXIT_ERROR
-            return verify_main(argv[1:])
+            return command(argv[1:])
         if argv and argv[0] == "check":
             argv = argv[1:]
         args = build_parser().parse_args(argv)

@@ -31,13 +31,17 @@ class Edit:
     content: str
     location: Location
     end_location: Location
+    cell: Optional[int] = None  # notebooks: the cell the rows are in (see Diagnostic.cell)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "content": self.content,
             "location": self.location.to_json(),
             "end_location": self.end_location.to_json(),
         }
+        if self.cell is not None:
+            out["cell"] = self.cell
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class Diagnostic:
     # (key of the function holding the finding, keys of the functions its call runs): a finding of
     # the same rule inside those functions is this one's consequence. Not part of the output.
     cause: Optional[tuple] = field(default=None, compare=False)
+    # Notebooks: the 1-based cell number (all cells counted); rows are then lines inside the cell.
+    cell: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.end_location is None:
@@ -106,6 +112,8 @@ class Diagnostic:
             "noqa_row": self.location.row,
             "severity": self.severity,
         }
+        if self.cell is not None:
+            out["cell"] = self.cell
         if self.data:
             out["data"] = self.data
         if self.related:
@@ -118,5 +126,10 @@ class Diagnostic:
             return ""
         return " (see also " + ", ".join(f"{r.filename}:{r.location.row}:{r.location.column}" for r in self.related) + ")"
 
+    def position_text(self) -> str:
+        """``12:5``, or in a notebook ``cell 4:12:5``."""
+        where = f"{self.location.row}:{self.location.column}"
+        return where if self.cell is None else f"cell {self.cell}:{where}"
+
     def format_text(self) -> str:
-        return f"{self.filename}:{self.location.row}:{self.location.column}: {self.code} {self.message}{self.see_also()}"
+        return f"{self.filename}:{self.position_text()}: {self.code} {self.message}{self.see_also()}"

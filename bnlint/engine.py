@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Location
 from bnlint.root_causes import fold_related
+from bnlint.notebook import SUFFIX as NOTEBOOK, NotebookSource, is_notebook
 from bnlint.registry import PARSE_ERROR, all_rules
 from bnlint.settings import Settings
 from bnlint.source import SourceError, SourceFile, decode_source, parse_module, path_problem
@@ -45,7 +46,7 @@ _BN_CODE_NAME = re.compile(
     r"|ExponentialMovingAverage)$|(?:ResNet|resnet|Inception|inception|Xception|xception|MobileNet|mobilenet"
     r"|DenseNet|densenet|NASNet|nasnet|EfficientNet|efficientnet|RegNet|regnet)"
 )
-_IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()]+)|import\s+([\w., ]+))", re.M)
+_IMPORT_LINE = re.compile(rb"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()*]+)|import\s+([\w., ]+))", re.M)
 
 
 @dataclass
@@ -56,6 +57,7 @@ class LintResult:
     errors: List[Diagnostic] = field(default_factory=list)  # files bnlint could not read (BNL900)
     sources: Dict[str, SourceFile] = field(default_factory=dict)  # the relevant (analysed) files
     modnames: Dict[str, str] = field(default_factory=dict)
+    notebooks: Dict[str, str] = field(default_factory=dict)  # notebook path -> its cell text (bnlint.notebook)
     _infos: Optional[list] = field(default=None, repr=False)
 
     @property
@@ -102,11 +104,13 @@ class _Excluder:
 
 
 def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, str]], List[Diagnostic]]:
-    """(file, root) pairs for every Python file under ``paths``; unreadable paths become BNL900."""
+    """(file, root) pairs for every Python file (and notebook, unless ``settings.notebooks`` is off)
+    under ``paths``; unreadable paths become BNL900."""
     excluded = _Excluder(list(settings.exclude or DEFAULT_EXCLUDE) + list(settings.extend_exclude))
     out: List[Tuple[str, str]] = []
     errors: List[Diagnostic] = []
     seen = set()
+    notebooks = settings.notebooks
     for path in paths:
         if not os.path.exists(path):
             if os.path.realpath(path) not in seen:  # reported once, also when a folder walk meets it
@@ -115,6 +119,8 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
             continue
         if os.path.isfile(path):
             real = os.path.realpath(path)
+            if is_notebook(path) and not notebooks:
+                continue
             if real not in seen:
                 seen.add(real)
                 out.append((path, os.path.dirname(path) or "."))
@@ -134,7 +140,7 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
                 rel_dir = "" if rel_dir == "." else rel_dir + os.sep
                 dirnames[:] = sorted(d for d in dirnames if not excluded(d, rel_dir + d))
                 for fn in sorted(filenames):
-                    if not fn.endswith(".py") or excluded(fn, rel_dir + fn):
+                    if not (fn.endswith(".py") or (notebooks and is_notebook(fn))) or excluded(fn, rel_dir + fn):
                         continue
                     fp = os.path.join(dirpath, fn)
                     real = os.path.realpath(fp) if os.path.islink(fp) else os.path.join(real_dir, fn)
@@ -157,7 +163,7 @@ def module_name(path: str, root: str) -> str:
         rel = os.path.relpath(abs_path, abs_root)
     if rel.startswith(".."):
         rel = os.path.basename(path)
-    rel = rel[:-3] if rel.endswith(".py") else rel
+    rel = rel[:-3] if rel.endswith(".py") else rel[:-len(NOTEBOOK)] if rel.endswith(NOTEBOOK) else rel
     parts = [p for p in rel.split(os.sep) if p not in ("", ".")]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1] or ["__init__"]
@@ -236,7 +242,7 @@ def imported_modules(raw: bytes, modname: str) -> List[str]:
             if mod:
                 out.append(mod)
             for n in re.split(rb"[\s,()]+", m.group(2)):
-                if n and n != b"as":
+                if n and n not in (b"as", b"*"):
                     name = n.decode("ascii", "replace")
                     out.append(f"{mod}.{name}" if mod else name)
         else:
@@ -350,10 +356,12 @@ def lint_paths(paths: Sequence[str], settings: Settings, *, jobs: Optional[int] 
     result.errors.extend(tree.errors)
     for path in tree.analysed:
         try:
-            result.sources[path] = decode_source(path, tree.raws[path])
+            result.sources[path] = (NotebookSource.of(path, tree.notebooks[path]) if path in tree.notebooks
+                                    else decode_source(path, tree.raws[path]))
             result.modnames[path] = tree.modnames[path]
         except SourceError:
             pass
+    result.notebooks = {p: tree.raws[p].decode("utf-8", "replace") for p in tree.notebooks}
     diags = noqa_filter(fold_related(tree.diagnostics), result.sources)
     result.diagnostics = sorted(diags, key=Diagnostic.sort_key)
     result.errors = [e for e in result.errors if settings.enabled(e.code, True, e.filename)]

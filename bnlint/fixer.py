@@ -21,19 +21,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from bnlint.diagnostics import Diagnostic, Edit, Location
+from bnlint.diagnostics import Diagnostic
+from bnlint.fix_effect import changes_variables
 from bnlint.fixes import split_lines
+from bnlint.notebook import at_cells, changed_cells, is_notebook
 from bnlint.settings import Settings
 from bnlint.source import SourceError, SourceFile
+from bnlint.text_edits import FixError, apply_edits  # noqa: F401 (FixError: part of this API)
 
 # Set by the command's SIGINT/SIGTERM handler (``cli``) along with raising KeyboardInterrupt, which
 # Python drops when it lands in a __del__ or weakref callback.
 STOP = threading.Event()
 MAX_ITERATIONS = 100  # ruff's limit too
-
-
-class FixError(Exception):
-    """A file's fixes failed a check; the file is left as it was."""
 
 
 @dataclass
@@ -51,6 +50,9 @@ class FileFix:
         return self.error is None and self.text != self.original.text
 
     def diff(self) -> str:
+        if is_notebook(self.path):  # the changed cells, as they read in the notebook
+            return "".join(unified_diff(old, new, f"{self.path}:cell {n}")
+                           for n, old, new in changed_cells(self.original.text, self.text))
         return unified_diff(self.original.text, self.text, self.path)
 
 
@@ -66,43 +68,6 @@ class FixRun:
     @property
     def failures(self) -> List[FileFix]:
         return [f for f in self.files if f.error is not None]
-
-
-# --- edits on text ---------------------------------------------------------------------------------------
-
-
-def _offsets(text: str) -> List[int]:
-    starts, pos = [0], 0
-    for line in split_lines(text):
-        pos += len(line)
-        starts.append(pos)
-    return starts
-
-
-def _offset(starts: List[int], text: str, loc: Location) -> int:
-    if not 1 <= loc.row <= len(starts):
-        raise FixError(f"edit position {loc.row}:{loc.column} is outside the file")
-    off = starts[loc.row - 1] + loc.column - 1
-    line_end = starts[loc.row] if loc.row < len(starts) else len(text)
-    if loc.column < 1 or off > line_end:
-        raise FixError(f"edit position {loc.row}:{loc.column} is outside its line")
-    return off
-
-
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """Apply non-overlapping edits (positions refer to ``text``)."""
-    starts = _offsets(text)
-    spans = sorted(((_offset(starts, text, e.location), _offset(starts, text, e.end_location), e.content)
-                    for e in edits), key=lambda s: (s[0], s[1]))
-    out, pos = [], 0
-    for start, end, content in spans:
-        if start < pos or end < start:
-            raise FixError("overlapping edits")
-        out.append(text[pos:start])
-        out.append(content)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 def applicable(diags: Sequence[Diagnostic], unsafe: bool) -> List[Diagnostic]:
@@ -238,6 +203,10 @@ def fix_text(src: SourceFile, diags: Sequence[Diagnostic], relint, unsafe: bool)
         raise FixError(f"fixes did not converge after {MAX_ITERATIONS} rounds")
     # The loop ended because linting the result offers no fix to apply: running the fixer on its
     # own output changes nothing (idempotence). No fixed finding may be back at the end either.
+    # A fix that changes which variables a layer creates is unsafe by nature (``fix_effect``);
+    # checked again on the combined result, whatever the rules called their fixes.
+    if not unsafe and changes_variables(src.text, text):
+        raise FixError("the fixes change which variables a layer creates; that is unsafe (--unsafe-fixes)")
     final = Counter(d.code for d in current)
     for code, n in Counter(d.code for d in applied).items():
         if final[code] > original_counts[code] - n:
@@ -347,12 +316,14 @@ def fix_result(result, settings: Settings, write: bool = True) -> FixRun:
             if ff.text != src.text and write:
                 write_atomic(path, data, src.raw)
                 ff.written = True
-        except (FixError, UnicodeEncodeError, OSError) as exc:
+        except (FixError, UnicodeEncodeError, OSError, SourceError) as exc:  # SourceError: a notebook's cells
             reason = (f"the fix cannot be encoded as {src.encoding}" if isinstance(exc, UnicodeEncodeError)
                       else str(exc))
             ff = FileFix(path=path, original=src, text=src.text, remaining=list(diags), error=reason)
         run.files.append(ff)
         remaining.extend(ff.remaining)
+        if path in result.notebooks and ff.changed:
+            result.notebooks[path] = ff.text  # the remaining findings are on the fixed cells
     result.diagnostics = sorted(remaining, key=Diagnostic.sort_key)
     return run
 
@@ -384,8 +355,8 @@ def show_fixes(run: FixRun) -> str:
         if not f.changed:
             continue
         out.append(f"{f.path}:")
-        for d in f.applied:
-            out.append(f"    {d.location.row}:{d.location.column} {d.code} [{d.fix.applicability}] {d.fix.message}")
+        for d in at_cells(f.applied, {f.path: f.original.text}):
+            out.append(f"    {d.position_text()} {d.code} [{d.fix.applicability}] {d.fix.message}")
     return "\n".join(out) + ("\n" if out else "")
 
 

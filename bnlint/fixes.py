@@ -48,7 +48,7 @@ def lines(info: ModuleInfo) -> List[str]:
     """The module's lines with their own line endings (rows are 1-based: ``lines(info)[row - 1]``)."""
     memo = _memo(info)
     if "lines" not in memo:
-        memo["lines"] = _LINE.findall(info.module.code)
+        memo["lines"] = _LINE.findall(info.code())
     return memo["lines"]
 
 

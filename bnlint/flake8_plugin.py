@@ -20,7 +20,7 @@ from dataclasses import fields
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bnlint import __version__
-from bnlint.diagnostics import Diagnostic, Location
+from bnlint.diagnostics import Diagnostic
 from bnlint.registry import PARSE_ERROR, all_rules
 from bnlint.settings import Settings
 
@@ -57,32 +57,17 @@ def opt_in_codes() -> List[str]:
     return [code for code, rule in all_rules().items() if not rule.default_enabled]
 
 
-def _problem(filename: str, message: str, row: int = 1, col: int = 1) -> Diagnostic:
-    return Diagnostic(code=PARSE_ERROR, message=message, filename=filename, location=Location(row, col))
-
-
 def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagnostic]:
     """bnlint's findings for one file as flake8 gives it (path, physical lines, ast tree)."""
-    from bnlint.engine import parse, prefilter, run_rules, uses_bn
-    from bnlint.local_imports import dependency_modules, package_name
-    from bnlint.source import SourceError, SourceFile
+    from bnlint.single_file import lint_text, problem
 
     settings = _settings_for(filename)
     if isinstance(settings, str):
-        return [_problem(filename, f"bnlint configuration error: {settings}")]
+        return [problem(filename, f"bnlint configuration error: {settings}")]
     if _REPORTED is not None and not _REPORTED:  # e.g. flake8 --select E: no BNL code can show
         return []
-    text = "".join(lines)
-    raw = text.encode("utf-8", "surrogateescape")
-    deps = dependency_modules(filename, tree, text)
-    if not deps and not (prefilter(raw) and uses_bn(tree)):
-        return []
-    src = SourceFile(path=filename, raw=raw, text=text, encoding="utf-8", bom=False)
-    try:
-        info = parse(src, package_name(filename)[0], compiles=True)  # flake8 compiled it: tree
-    except SourceError as exc:
-        return [_problem(filename, f"bnlint cannot analyse this file: {exc}", getattr(exc, "row", 1), getattr(exc, "col", 1))]
-    return run_rules([info, *deps], settings, codes=_REPORTED, only=[info])  # imported modules give facts, no findings
+    # flake8 compiled it (``tree``) and applies ``# noqa`` itself.
+    return lint_text(filename, "".join(lines), settings, tree=tree, codes=_REPORTED, noqa=False).diagnostics
 
 
 class BNLintChecker:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from bnlint.notebook import at_cells
 from bnlint.output import FORMATTERS, render_available_fixes, statistics
 from bnlint.settings import Settings
 
@@ -32,6 +33,8 @@ def settings_from_args(args) -> Settings:
         settings.extend_exclude = list(settings.extend_exclude) + args.extend_exclude
     if args.unsafe_fixes is not None:
         settings.unsafe_fixes = args.unsafe_fixes
+    if getattr(args, "notebooks", None) is not None:
+        settings.notebooks = args.notebooks
     return settings
 
 
@@ -141,13 +144,13 @@ def run(args) -> int:
     if formatter is None:
         print(f"bnlint: error: output format {fmt!r} is not available", file=sys.stderr)
         return EXIT_ERROR
-    shown = sorted(errors + diags, key=lambda d: d.sort_key())
+    shown = at_cells(sorted(errors + diags, key=lambda d: d.sort_key()), result.notebooks)
     out = formatter(shown, color=_use_color(args))
     sys.stdout.write(out)
     if args.statistics:
         sys.stdout.write(statistics(shown))
     if args.show_fixes and not args.fix and not args.diff:
-        sys.stdout.write(render_available_fixes(diags, settings.unsafe_fixes))
+        sys.stdout.write(render_available_fixes(at_cells(diags, result.notebooks), settings.unsafe_fixes))
     if fixrun is not None:
         _report_fixes(args, fixrun, settings)
     counted = [d for d in diags if d.severity != "info"]
@@ -160,8 +163,8 @@ def run(args) -> int:
             summary += f" ({fixable} fixable with --fix)"
         print(summary + "." if n else f"All checks passed ({result.files_seen} files).", file=sys.stderr)
     if errors:
-        for e in errors:
-            print(f"bnlint: error: {e.filename}: {e.message}", file=sys.stderr)
+        for e in at_cells(errors, result.notebooks):
+            print(f"bnlint: error: {e.filename}{'' if e.cell is None else f':cell {e.cell}'}: {e.message}", file=sys.stderr)
     if fixrun is not None and fixrun.failures:  # --fix was asked for and some file could not be fixed
         return EXIT_ERROR
     if args.exit_zero:

@@ -89,6 +89,13 @@ def _search_roots(path: str, here: str) -> List[str]:
 _MODULE_FILES: Dict[Tuple[str, str], Optional[str]] = {}
 
 
+def forget_layout() -> None:
+    """Drop the cached import roots and module locations (a long-lived process, such as the
+    language server, calls this when files may have been created, moved or deleted)."""
+    _ROOTS.clear()
+    _MODULE_FILES.clear()
+
+
 def _module_file(root: str, dotted: str) -> Optional[str]:
     key = (root, dotted)
     if key in _MODULE_FILES:
@@ -267,11 +274,17 @@ def context_files(paths: Sequence[str], files: Sequence[Tuple[str, str]]) -> Lis
     """(file, import root) of the local modules that the files named in ``paths`` import but that are
     not among ``files`` (the linted set). The CLI analyses them for cross-module facts only, so
     ``bnlint train.py`` (pre-commit passes staged files by name) still knows what ``models`` builds."""
+    from bnlint.notebook import is_notebook
+    from bnlint.notebook import read_source as read_notebook
+
     starts = []
     for p in paths:
-        if not (p.endswith(".py") and os.path.isfile(p)):
+        if not ((p.endswith(".py") or is_notebook(p)) and os.path.isfile(p)):
             continue
-        src = _read(os.path.abspath(p))
+        try:
+            src = read_notebook(p) if is_notebook(p) else _read(os.path.abspath(p))
+        except SourceError:
+            continue
         if src is None:
             continue
         try:

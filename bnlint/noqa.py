@@ -13,12 +13,14 @@ import tokenize
 from typing import Dict, List, Sequence, Set, Tuple
 
 from bnlint.diagnostics import Diagnostic
+from bnlint.notebook import CellMap, is_notebook
+from bnlint.notebook import read_source as read_notebook
 from bnlint.source import SourceError, SourceFile, read_source
 
 _DIRECTIVE = re.compile(r"#\s*noqa(?P<colon>:\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 
 
-def _uncommentable_rows(text: str) -> Set[int]:
+def uncommentable_rows(text: str) -> Set[int]:
     """Rows whose end is inside a token (multi-line string) or a backslash continuation."""
     rows: Set[int] = set()
     try:
@@ -56,16 +58,18 @@ def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
     added, skipped = 0, []
     for path, rows in by_file.items():
         try:
-            src: SourceFile = read_source(path)
+            src: SourceFile = read_notebook(path) if is_notebook(path) else read_source(path)
         except SourceError as exc:
             skipped.append(f"{path}: {exc}")
             continue
         lines = src.text.splitlines(keepends=True)
-        blocked = _uncommentable_rows(src.text)
+        blocked = uncommentable_rows(src.text)
         in_file = 0
         for row, codes in sorted(rows.items()):
             if row in blocked or not 0 < row <= len(lines):
-                skipped.append(f"{path}:{row}: the line ends inside a string or continues with a backslash")
+                where = f"cell {CellMap.of(src.text).position(row)[0]}:{CellMap.of(src.text).position(row)[1]}" \
+                    if is_notebook(path) else str(row)
+                skipped.append(f"{path}:{where}: the line ends inside a string or continues with a backslash")
                 continue
             line = lines[row - 1]
             body = line.rstrip("\r\n")
@@ -79,7 +83,7 @@ def add_noqa(diags: Sequence[Diagnostic]) -> Tuple[int, List[str]]:
 
             try:  # never half-written: a temporary file and a rename; read-only files are left alone
                 write_atomic(path, src.encode(text), src.raw)
-            except (FixError, OSError) as exc:
+            except (FixError, OSError, SourceError) as exc:
                 skipped.append(f"{path}: not written: {exc}")
                 continue
         added += in_file

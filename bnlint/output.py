@@ -28,8 +28,9 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
     for d in diags:
         if color:
             sep = _paint(":", _CYAN, True)
+            cell = "" if d.cell is None else f"cell {d.cell}{sep}"
             lines.append(
-                f"{_paint(d.filename, _BOLD, True)}{sep}{d.location.row}{sep}{d.location.column}{sep} "
+                f"{_paint(d.filename, _BOLD, True)}{sep}{cell}{d.location.row}{sep}{d.location.column}{sep} "
                 f"{_paint(d.code, _RED, True)} {d.message}{d.see_also()}"
             )
         else:
@@ -53,6 +54,8 @@ def render_grouped(diags: Sequence[Diagnostic], color: bool = False) -> str:
         col_w = max(len(str(d.location.column)) for d in group)
         for d in group:
             pos = f"{str(d.location.row).rjust(row_w)}{_paint(':', _CYAN, color)}{str(d.location.column).ljust(col_w)}"
+            if d.cell is not None:
+                pos = f"cell {d.cell}{_paint(':', _CYAN, color)}{pos}"
             out.append(f"  {pos} {_paint(d.code, _RED, color)} {_fix_mark(d)}{d.message}{d.see_also()}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
@@ -79,7 +82,7 @@ def render_github(diags: Sequence[Diagnostic], color: bool = False) -> str:
             f"endLine={end.row}",
             f"endColumn={end.column}",
         ]
-        msg = f"{d.filename}:{d.location.row}:{d.location.column}: {d.code} {d.message}"
+        msg = d.format_text()
         lines.append(f"::{_GH_LEVEL.get(d.severity, 'error')} {','.join(props)}::{_gh_escape(msg)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -164,9 +167,12 @@ def sarif_log(diags: Sequence[Diagnostic]) -> dict:
                 "message": {"text": r.message},
                 "physicalLocation": {"artifactLocation": _artifact(r.filename), "region": _region(r.location, r.location)},
             } for i, r in enumerate(d.related)]
+        if d.cell is not None:  # a notebook: the region's lines are lines of this cell
+            result["locations"][0]["properties"] = {"cell": d.cell}
+            result["locations"][0]["logicalLocations"] = [{"name": f"cell {d.cell}", "kind": "notebookCell"}]
         if d.code in index:
             result["ruleIndex"] = index[d.code]
-        if d.fix is not None and d.fix.edits:
+        if d.fix is not None and d.fix.edits and d.cell is None:  # a cell's lines are not the .ipynb's
             result["fixes"] = [_sarif_fix(d)]
         results.append(result)
     cwd = pathname2url(os.path.abspath(os.getcwd()))
@@ -211,7 +217,7 @@ def render_available_fixes(diags: Sequence[Diagnostic], unsafe_fixes: bool = Fal
         applies = d.fix.applicability == "safe" or unsafe_fixes
         how = "--fix" if d.fix.applicability == "safe" else "--fix --unsafe-fixes"
         mark = "[*]" if applies else "[ ]"
-        lines.append(f"  {mark} {d.filename}:{d.location.row}:{d.location.column}: {d.code} {d.fix.message}"
+        lines.append(f"  {mark} {d.filename}:{d.position_text()}: {d.code} {d.fix.message}"
                      f" ({d.fix.applicability}; {how})")
     return "\n".join(lines) + "\n"
 

@@ -120,11 +120,11 @@ def check(modname: str):
 def _load(modname: str, path: str):
     """A module of the index, parsed again; None if its file no longer has the analysed content."""
     from bnlint.engine import parse
+    from bnlint.notebook import read_code
     from bnlint.source import SourceError, decode_source
 
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_code(path)
         expected = _SHARED.get("hashes", {}).get(path)
         if expected is not None:
             from bnlint.cache import content_hash

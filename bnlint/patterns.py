@@ -30,6 +30,7 @@ from bnlint.cstwalk import iter_children, walk
 from bnlint.diagnostics import Edit, Location
 from bnlint.project import call_arg, module_fact
 from bnlint.updates import is_step
+from bnlint.summary import exported
 
 # --- names ----------------------------------------------------------------------------------------
 
@@ -294,6 +295,10 @@ def _imported_class(project, info: ModuleInfo, name: str) -> Optional[Tuple[Modu
         mod = project.find_module(imp[1], info)
         if mod is not None and imp[2] in mod.classes:
             return mod, imp[2]
+    for star in reversed(info.star_imports):  # ``from layers import *``
+        mod = project.find_module(star, info)
+        if mod is not None and name in mod.classes and exported(mod.exports, name):
+            return mod, name
     return None
 
 

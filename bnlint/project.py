@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional
 import libcst as cst
 
 from bnlint.analysis import DYN, Body, CallEvent, ModuleInfo, Site, const_flag, positional
-from bnlint.bn_sites import project_call_keywords, scope_reuse, site_of
+from bnlint.bn_sites import project_call_keywords, scope_naming, scope_reuse, site_of
 from bnlint.module_roles import imported_names, module_roles
 from bnlint.summary import BodySummary, CallSummary, EventId, Index, ModuleSummary, module_of, solve
 
@@ -261,7 +261,9 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
     top = tuple(
         b.name for b in info.functions() if b.parent is None and b.class_name is None and "." not in b.name
     )
-    return ModuleSummary(info.modname, info.path, bodies, top, imports=imported_names(info), roles=module_roles(info))
+    exports = tuple(info.exports) if info.exports is not None else None
+    return ModuleSummary(info.modname, info.path, bodies, top, exports=exports, star_imports=tuple(info.star_imports),
+                         imports=imported_names(info), roles=module_roles(info))
 
 
 def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:
@@ -283,6 +285,7 @@ def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Opti
         ref=ref,
         guards=ev.guards,
         scope_reuse=scope_reuse(ev),
+        scope_naming=scope_naming(ev),
         positional=tuple(pos),
         keywords=tuple(kws.items()),
         starred=after_star or not complete,
@@ -312,6 +315,8 @@ def _reference(ev: CallEvent) -> Optional[tuple]:
         imp = info.local_imports.get(name)
         if imp and imp[0] == "symbol":
             return ("import", imp[1], imp[2])
+        if info.star_imports and name not in info.top.assigned:
+            return ("star", tuple(info.star_imports), name)  # ``from layers import *``
         return None
     if ref[0] == "import":
         return ("import", ref[1], ref[2])

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar, List, Optional, Sequence, Union
 
 import libcst as cst
 
 from bnlint.diagnostics import Diagnostic, Fix, Location
+from bnlint.fix_effect import changes_variables, same_program
+from bnlint.text_edits import FixError, apply_edits
 
 if TYPE_CHECKING:
     from bnlint.analysis import ModuleInfo
@@ -82,6 +84,8 @@ class RuleContext:
         data: Optional[dict] = None,
     ) -> Diagnostic:
         pos = self.info.position(node)
+        if fix is not None and fix.edits and not self.info.python2:
+            fix = checked_fix(self.info, fix)
         diag = Diagnostic(
             code=self.rule.code,
             message=message,
@@ -97,3 +101,18 @@ class RuleContext:
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.info.position(node).start.line
+
+
+def checked_fix(info: "ModuleInfo", fix: Fix) -> Optional[Fix]:
+    """The fix as it may be offered: None when the fixed program is the same program (it would be
+    counted as a fix and change nothing); unsafe when it changes which variables a layer creates."""
+    before = info.module.code
+    try:
+        after = apply_edits(before, fix.edits)
+    except FixError:
+        return fix  # the fixer reports it
+    if same_program(before, after, info.aliases, info.local_imports):
+        return None
+    if fix.applicability == "safe" and changes_variables(before, after, info.aliases, info.local_imports):
+        return replace(fix, applicability="unsafe")
+    return fix

@@ -67,6 +67,8 @@ class CallSummary:
     keywords: Tuple[Tuple[str, Flag], ...]
     starred: bool  # ``*args`` or ``**kwargs`` present: omitted parameters are unknowable
     attribute: bool  # ``obj.f(...)``: a method's ``self`` is not among the positional arguments
+    # The call's innermost naming variable_scope: literal (True), computed (False), none (None).
+    scope_naming: Optional[bool] = None
 
 
 @dataclass
@@ -87,6 +89,8 @@ class ModuleSummary:
     facts: Dict[str, bool] = field(default_factory=dict)  # per-module facts (see Project.any_module)
     imports: Tuple[str, ...] = ()  # project modules it may import, as written (bnlint.module_roles)
     roles: Tuple[str, ...] = ()  # what it does with the model: "trains", "evaluates"
+    exports: Optional[Tuple[str, ...]] = None  # ``__all__`` (None: every public name)
+    star_imports: Tuple[str, ...] = ()  # ``from layers import *`` (modules as written), in order
 
 
 # --- finding modules by the name an import uses ---------------------------------------------------------
@@ -163,7 +167,8 @@ def instantiate(site: Site, call: CallSummary, callee: BodySummary) -> Optional[
             reuse = "auto"
     if reuse is None:
         reuse = call.scope_reuse
-    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, site.named, site.flag_source)
+    named = site.named if call.scope_naming is None else call.scope_naming
+    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, named, site.flag_source)
 
 
 def _sorted_sites(sites: Iterable[Site]) -> List[Site]:
@@ -244,16 +249,43 @@ def answers_hold(log: Sequence[tuple], index: Index) -> bool:
     return all(index.answer(q) == a for q, a in log)
 
 
-def resolve(ref: Optional[tuple], importer: str, table: ModuleTable, body_keys) -> Optional[str]:
+def resolve(ref: Optional[tuple], importer: str, table: ModuleTable, body_keys,
+            modules: Optional[Dict[str, "ModuleSummary"]] = None) -> Optional[str]:
     if ref is None:
         return None
     if ref[0] == "key":
         return ref[1] if ref[1] in body_keys else None
+    if ref[0] == "star":
+        return star_target(ref[1], ref[2], importer, table, body_keys, modules or {})
     mod = table.find(ref[1], importer)
     if mod is None:
         return None
     key = f"{mod}:{ref[2]}"
     return key if key in body_keys else None
+
+
+def exported(names: Optional[Sequence[str]], name: str) -> bool:
+    """Whether ``from module import *`` binds ``name``: listed in ``__all__``, or public without it."""
+    return name in names if names is not None else not name.startswith("_")
+
+
+def star_target(stars: Sequence[str], name: str, importer: str, table: ModuleTable, body_keys,
+                modules: Dict[str, "ModuleSummary"], depth: int = 0) -> Optional[str]:
+    """The function ``name`` bound by ``from m import *`` lines (the last one that exports it wins,
+    as in Python), following star imports of those modules in turn."""
+    for star in reversed(stars):
+        mod = table.find(star, importer)
+        summary = modules.get(mod) if mod is not None else None
+        if summary is None or not exported(summary.exports, name):
+            continue
+        key = f"{mod}:{name}"
+        if key in body_keys:
+            return key
+        if depth < 4 and summary.star_imports:
+            found = star_target(summary.star_imports, name, mod, table, body_keys, modules, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def solve(modules: Sequence[ModuleSummary], facts: Optional[Dict[str, Optional[bool]]] = None) -> Index:
@@ -263,12 +295,13 @@ def solve(modules: Sequence[ModuleSummary], facts: Optional[Dict[str, Optional[b
     for m in modules:
         bodies.update(m.bodies)
     keys = frozenset(bodies)
+    by_name = {m.modname: m for m in modules}
     targets: Dict[EventId, str] = {}
     callers: Dict[str, List[EventId]] = {}
     for m in modules:
         for body in m.bodies.values():
             for call in body.calls:
-                tgt = resolve(call.ref, m.modname, table, keys)
+                tgt = resolve(call.ref, m.modname, table, keys, by_name)
                 if tgt is not None:
                     targets[call.event] = tgt
                     callers.setdefault(tgt, []).append(call.event)

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from bnlint.cache import Cache, FileEntry, RunEntry, content_hash, run_key
 from bnlint.diagnostics import Diagnostic, Location
 from bnlint.parallel import Analysed, Checked, Pool, Skipped, Task, default_jobs
+from bnlint.notebook import is_notebook, python_bytes
 from bnlint.registry import PARSE_ERROR
 from bnlint.settings import Settings
 from bnlint.source import SourceError, read_bytes
@@ -40,6 +41,7 @@ class TreeResult:
     errors: List[Diagnostic] = field(default_factory=list)
     analysed: List[str] = field(default_factory=list)  # relevant files that parsed, in lint order
     raws: Dict[str, bytes] = field(default_factory=dict)
+    notebooks: Dict[str, bytes] = field(default_factory=dict)  # notebook path -> its JSON bytes
     modnames: Dict[str, str] = field(default_factory=dict)
     files_parsed: int = 0  # parsed in this run (not served by the cache)
 
@@ -55,7 +57,10 @@ def analyse_tree(files: Sequence[Tuple[str, str]], context: Set[str], settings: 
     order: List[str] = []
     for path, root in files:
         try:
-            out.raws[path] = read_bytes(path)  # never blocks on a FIFO; clear reasons for the rest
+            raw = read_bytes(path)  # never blocks on a FIFO; clear reasons for the rest
+            if is_notebook(path):  # analysed as its cell text; the JSON is kept for writing fixes
+                out.notebooks[path], raw = raw, python_bytes(path, raw)
+            out.raws[path] = raw
         except SourceError as exc:
             out.errors.append(_problem(path, str(exc)))
             continue

@@ -49,7 +49,9 @@ def _distinct_names(first, ev) -> bool:
 
 
 def _vscopes(ev) -> tuple:
-    return tuple(id(c.call) for c in ev.ctx if c.kind == "vscope")
+    """The variable scopes around a call, by literal name (two ``with variable_scope("net")``
+    blocks name variables alike), else by the ``with`` that opens them."""
+    return tuple(c.scope_name if c.scope_name is not None else id(c.call) for c in ev.ctx if c.kind == "vscope")
 
 
 class BNVariablesRecreated(Rule):
@@ -283,17 +285,22 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 tgt = project.target(ev)
                 if tgt is not None and tgt is not body and any(s.kind in ("functional", "layer_class") for s in ev.sites):
                     calls.setdefault(tgt.key, []).append(ev)
-            for evs in calls.values():
-                for i, ev in enumerate(evs):
-                    if not new_variable_sites(ev) or reuse_in_effect(ev):
-                        continue
-                    before = len(ctx.diagnostics)
-                    self._check_call(ctx, ev, evs[:i])
-                    for d in ctx.diagnostics[before:]:
-                        # A rebuild reported inside the code this call runs is the same bug.
-                        d.cause = (body.key, reached_bodies(project, ev))
+            # In execution order: once a build raises "already exists", nothing after it runs, so
+            # that call is the failure to report (not a later eval build in the same function).
+            for ev in sorted((e for evs in calls.values() for e in evs), key=lambda e: e.order):
+                if not new_variable_sites(ev) or reuse_in_effect(ev):
+                    continue
+                earlier = [e for e in calls[project.target(ev).key] if e.order < ev.order]
+                before = len(ctx.diagnostics)
+                verdict = self._check_call(ctx, ev, earlier)
+                for d in ctx.diagnostics[before:]:
+                    # A rebuild reported inside the code this call runs is the same bug.
+                    d.cause = (body.key, reached_bodies(project, ev))
+                if verdict == "raises":
+                    break
 
-    def _check_call(self, ctx: RuleContext, ev, earlier) -> None:
+    def _check_call(self, ctx: RuleContext, ev, earlier) -> Optional[str]:
+        """Report this call if it rebuilds BN layers; "raises" when the build fails right here."""
         name = ctx.info.module.code_for_node(ev.node.func)
         loop = ev.tower_loop
         if loop is not None and not (ev.arg_names() & set(ev.targets)):
@@ -305,7 +312,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 "variable_scope(..., reuse=tf.AUTO_REUSE) around the towers",
                 fix=_tower_fix(ctx, ev, loop),
             )
-            return
+            return "new"
         for first in earlier:
             if first.tower_loop is not None and first.tower_loop is loop:
                 continue
@@ -314,12 +321,14 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
             if fresh_named and same_scope and not _distinct_names(first, ev):
                 ctx.report(
                     ev.node,
-                    f"`{name}` builds the same named BN layers again (first at line {ctx.line_of(first.node)}) "
-                    "without reuse: graph construction fails with 'Variable ... already exists'; enter "
-                    "the first call's variable_scope with reuse=True",
+                    f"`{name}` builds the same BN variables again (first at line {ctx.line_of(first.node)}) "
+                    "without reuse; its layers are named (a name=/scope= or a literal variable_scope), so "
+                    "the second build gets the same variable names and graph construction stops at this "
+                    "call with 'ValueError: Variable ... already exists'; enter the first call's "
+                    "variable_scope with reuse=True (or pass reuse=True)",
                     fix=_second_call_fix(ctx, first, ev),
                 )
-                return
+                return "raises"
             if ev.arg_names() & set(first.targets):
                 continue  # stacking blocks: x = f(x); x = f(x)
             kinds_first, kinds_ev = _flag_kinds(first), _flag_kinds(ev)
@@ -329,13 +338,15 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 ctx.report(
                     ev.node,
                     f"`{name}` builds BN layers again (first at line {ctx.line_of(first.node)}) without "
-                    "variable reuse: this call gets new moving_mean/moving_variance and weights that "
-                    "training never updates, so this graph runs on untrained statistics (huge "
-                    "validation loss); reuse the first call's variables (named variable_scope with "
-                    "reuse=True, or tf.AUTO_REUSE)",
+                    f"variable reuse; {'this call runs in another variable scope' if fresh_named else 'its layers are unnamed'}, "
+                    "so it gets new variables (batch_normalization_1/moving_mean, ...) that training "
+                    "never updates and this graph "
+                    "runs on untrained statistics (huge validation loss); reuse the first call's "
+                    "variables (named variable_scope with reuse=True, or tf.AUTO_REUSE)",
                     fix=_second_call_fix(ctx, first, ev),
                 )
-                return
+                return "new"
+        return None
 
 
 # --- fixes --------------------------------------------------------------------------------------------

@@ -10,6 +10,14 @@ from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import WRONG, YES, covered, is_step
 
 
+def always_training(info, training) -> bool:
+    """Every training BN site of these calls has the constant flag True (``training=True``, or
+    slim's default) and the module builds no BN with training=False: it never runs inference mode."""
+    flags = {s.flag for e in training for s in e.training_collection_sites()}
+    frozen = any(s.flag == ("const", False) for e in info.all_events() for s in e.sites if s.collection_based)
+    return flags == {("const", True)} and not frozen
+
+
 class StepWithoutUpdates(Rule):
     """Finds `minimize` / `apply_gradients` in a graph whose BN layers train (training flag not the
     constant False) when nothing runs the update ops with the step. Recognised mechanisms:
@@ -28,6 +36,10 @@ class StepWithoutUpdates(Rule):
     moving_mean/moving_variance in `tf.GraphKeys.UPDATE_OPS`; TensorFlow runs an op only when a
     fetched op depends on it. A step that does not depend on them never updates the statistics,
     so inference (training=False) normalises with mean 0 / variance 1 and its outputs are wrong.
+    Where BN never leaves training mode (`training=True` everywhere, or slim's default), inference
+    normalises with the statistics of its own batch instead (outputs depend on what else is in the
+    batch), and the moving averages still never move, so an exported or evaluated graph with
+    `training=False` gets 0/1.
     A `control_dependencies` on another collection (e.g. TRAINABLE_VARIABLES) does not help.
     """
     example = """
@@ -136,7 +148,7 @@ def train(loss_fn, x):
         training = project.module_trains_bn(ctx.info)
         if not training:
             return
-        built = None  # line numbers cost a position pass over the module: only when reporting
+        built, always = None, False  # line numbers cost a position pass over the module: only when reporting
         for ev in ctx.info.all_events():
             if not is_step(ev):
                 continue
@@ -154,11 +166,19 @@ def train(loss_fn, x):
             if built is None:
                 lines = sorted({ctx.line_of(e.node) for e in training})
                 built = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+                always = always_training(ctx.info, training)
+            if always:  # no inference mode to be wrong in: say what does happen
+                effect = ("these BN layers never leave training mode (training=True), so inference "
+                          "also normalises with the statistics of its own batch, and their "
+                          "moving_mean/moving_variance never move from 0/1 (a graph exported or "
+                          "evaluated with training=False would use those)")
+            else:
+                effect = ("their moving_mean/moving_variance are never updated, so inference "
+                          "(training=False) uses their initial values (mean 0, variance 1)")
             ctx.report(
                 ev.node,
-                f"`{ev.method}` runs without the BN update ops ({what}): the moving_mean/moving_variance "
-                f"of the training BN layers (built at line(s) {built}) are never updated, so inference "
-                "uses their initial values (mean 0, variance 1); wrap the step in "
+                f"`{ev.method}` runs without the BN update ops ({what}): for the training BN layers "
+                f"built at line(s) {built}, {effect}; wrap the step in "
                 "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
                 fix=self._fix(ctx, ev),
             )

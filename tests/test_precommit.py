@@ -33,7 +33,7 @@ def test_manifest_is_valid_and_needs_no_tensorflow():
     hooks = manifest()
     assert set(hooks) == {"bnlint", "bnlint-fix"}
     for hook in hooks.values():
-        assert hook["language"] == "python" and hook["types"] == ["python"]
+        assert hook["language"] == "python" and hook["types_or"] == ["python", "jupyter"] and "types" not in hook
         assert "additional_dependencies" not in hook
     assert "--fix" in hooks["bnlint-fix"]["entry"].split() and "--fix" not in hooks["bnlint"]["entry"].split()
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as fh:
@@ -65,7 +65,7 @@ def local_config(*ids):
         program, *args = shlex.split(hook["entry"])
         assert program == "bnlint"
         hooks.append({
-            "id": hook["id"], "name": hook["name"], "language": "system", "types": hook["types"],
+            "id": hook["id"], "name": hook["name"], "language": "system", "types_or": hook["types_or"],
             "require_serial": hook["require_serial"],
             "entry": " ".join(shlex.quote(a) for a in [sys.executable, "-m", "bnlint", *args]),
         })

@@ -1,0 +1,61 @@
+"""Linting one file's text on its own (flake8, the language server): the text may be unsaved, and the
+cross-module facts the CLI gets from the whole tree come from the local modules it imports
+(``bnlint.local_imports``, read from disk and cached per process)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional
+
+from bnlint.diagnostics import Diagnostic, Location
+from bnlint.registry import PARSE_ERROR
+from bnlint.settings import Settings
+from bnlint.source import SourceError, SourceFile
+
+
+@dataclass
+class FileLint:
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    source: Optional[SourceFile] = None
+    info: object = None  # the ModuleInfo (None when the file cannot matter or did not parse)
+    dependencies: list = field(default_factory=list)  # ModuleInfos of the local modules it imports
+
+
+def problem(filename: str, message: str, row: int = 1, col: int = 1) -> Diagnostic:
+    return Diagnostic(code=PARSE_ERROR, message=message, filename=filename, location=Location(row, col))
+
+
+def lint_text(filename: str, text: str, settings: Settings, *, tree: Optional[ast.AST] = None,
+              codes: Optional[Iterable[str]] = None, source: Optional[SourceFile] = None,
+              noqa: bool = True, pieces=None) -> FileLint:
+    """Findings of ``text`` as the file ``filename``, sorted. ``tree``: CPython's AST when the
+    caller has it (flake8); ``codes``: the rules to run (None: all); ``source``: the SourceFile to
+    analyse as (a notebook's, whose ``text`` is its cell text); ``noqa``: apply ``# noqa`` (flake8
+    does that itself); ``pieces``: a ``reparse.StatementCache`` for this buffer (editors). A file
+    CPython rejects is reported (BNL900) only when it can matter to BN."""
+    from bnlint.engine import code_ast, noqa_filter, parse, prefilter, run_rules, uses_bn
+    from bnlint.local_imports import dependency_modules, package_name
+
+    compiled = tree is not None or (tree := code_ast(text)) is not None
+    out = FileLint()
+    raw = text.encode("utf-8", "surrogateescape")
+    if compiled:
+        out.dependencies = dependency_modules(filename, tree, text)
+    if not out.dependencies and not (prefilter(raw) and (not compiled or uses_bn(tree))):
+        return out
+    src = source or SourceFile(path=filename, raw=raw, text=text, encoding="utf-8", bom=False)
+    modname = package_name(filename)[0]
+    try:
+        out.info = pieces.info(text, tree, filename, modname) if pieces is not None and compiled else None
+        if out.info is None:
+            out.info = parse(src, modname, compiles=compiled)
+    except SourceError as exc:
+        out.diagnostics = [problem(filename, f"bnlint cannot analyse this file: {exc}", exc.row, exc.col)]
+        return out
+    out.source = src
+    diags = run_rules([out.info, *out.dependencies], settings, codes=codes, only=[out.info])  # imports: facts only
+    if noqa:
+        diags = noqa_filter(diags, {filename: src})
+    out.diagnostics = sorted(diags, key=Diagnostic.sort_key)
+    return out

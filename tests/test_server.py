@@ -1,0 +1,201 @@
+"""`bnlint server`: the real server process over stdio, driven by a JSON-RPC client (tests/lsp_client.py)."""
+
+import os
+
+import pytest
+
+pytest.importorskip("pygls")
+
+from bn_snippets import MODELS, STEP_BUG  # noqa: E402
+from lsp_client import LspClient, apply_edits, uri_of  # noqa: E402
+
+TRAIN_WITH_MODELS = """\
+import tensorflow as tf
+from models import small_cnn
+
+loss = small_cnn(tf.zeros([4, 8, 8, 3]), True)
+train_op = tf.train.AdamOptimizer().minimize(loss)
+"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.bnlint]\n")
+    client = LspClient(str(root))
+    client.initialize(str(root), {"debounce": 20})
+    yield client, root
+    assert client.close() == 0
+
+
+def open_doc(client, path, text, version=1, language="python"):
+    uri = uri_of(str(path))
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language, "version": version,
+                                                           "text": text}})
+    return uri
+
+
+def change(client, uri, version, text):
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                             "contentChanges": [{"text": text}]})
+
+
+def actions(client, uri, rng, diags, only=None):
+    context = {"diagnostics": diags}
+    if only:
+        context["only"] = only
+    return client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": rng, "context": context})
+
+
+def test_diagnostics_quickfix_and_the_diagnostic_goes(server):
+    client, root = server
+    uri = open_doc(client, root / "train.py", STEP_BUG)
+    diags = client.diagnostics(uri)
+    assert [(d["code"], d["range"]["start"], d["source"]) for d in diags] == \
+        [("BNL003", {"line": 2, "character": 11}, "bnlint")]
+    assert diags[0]["codeDescription"]["href"].endswith("#bnl003")
+    found = actions(client, uri, diags[0]["range"], diags)
+    titles = [a["title"] for a in found]
+    fix = next(a for a in found if "(BNL003)" in a["title"])
+    assert fix["kind"] == "quickfix" and fix["isPreferred"] is True and "unsafe" not in fix["title"]
+    assert "Add `# noqa: BNL003` for this line" in titles
+    fixed = apply_edits(STEP_BUG, fix["edit"]["changes"][uri])
+    assert "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n" in fixed
+    change(client, uri, 2, fixed)
+    assert client.diagnostics(uri) == []
+
+
+def test_unsafe_fix_is_marked_and_not_preferred(server):
+    client, root = server
+    text = open(os.path.join(os.path.dirname(__file__), "programs", "report_multigpu_buggy.py")).read()
+    uri = open_doc(client, root / "report.py", text)
+    diags = client.diagnostics(uri)
+    bnl001 = next(d for d in diags if d["code"] == "BNL001")
+    fix = next(a for a in actions(client, uri, bnl001["range"], [bnl001]) if "(BNL001)" in a["title"])
+    assert fix["title"].endswith("[unsafe: review the change]") and fix["isPreferred"] is False
+
+
+def test_fix_all_applies_every_safe_fix(server):
+    client, root = server
+    text = open(os.path.join(os.path.dirname(__file__), "programs", "report_multigpu_buggy.py")).read()
+    uri = open_doc(client, root / "report.py", text)
+    diags = client.diagnostics(uri)
+    assert "BNL002" in {d["code"] for d in diags}
+    found = actions(client, uri, {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, [],
+                    only=["source.fixAll"])
+    assert [a["kind"] for a in found] == ["source.fixAll.bnlint"]
+    fixed = apply_edits(text, found[0]["edit"]["changes"][uri])
+    change(client, uri, 2, fixed)
+    left = {d["code"] for d in client.diagnostics(uri)}
+    assert "BNL002" not in left and "BNL001" in left  # the unsafe BNL001 fix is not part of fixAll
+
+
+def test_noqa_action_silences_the_line(server):
+    client, root = server
+    uri = open_doc(client, root / "train.py", STEP_BUG)
+    diags = client.diagnostics(uri)
+    noqa = next(a for a in actions(client, uri, diags[0]["range"], diags) if "noqa" in a["title"])
+    text = apply_edits(STEP_BUG, noqa["edit"]["changes"][uri])
+    assert text.splitlines()[2].endswith("reduce_sum(y))  # noqa: BNL003")
+    change(client, uri, 2, text)
+    assert client.diagnostics(uri) == []
+
+
+def test_hover_shows_the_rule_page(server):
+    client, root = server
+    uri = open_doc(client, root / "train.py", STEP_BUG)
+    diags = client.diagnostics(uri)
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 20}})
+    assert hover["contents"]["kind"] == "markdown" and hover["contents"]["value"].startswith("# BNL003 ")
+    assert hover["range"] == diags[0]["range"]
+    assert client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}) is None
+
+
+def test_unsaved_buffer_uses_the_facts_of_imported_modules(server):
+    client, root = server
+    (root / "models.py").write_text(MODELS)
+    uri = open_doc(client, root / "train.py", TRAIN_WITH_MODELS)  # never saved: not on disk
+    assert [d["code"] for d in client.diagnostics(uri)] == ["BNL003"]
+    change(client, uri, 2, TRAIN_WITH_MODELS.replace("from models import small_cnn", "from nowhere import small_cnn"))
+    assert client.diagnostics(uri) == []  # without the module's facts there is no BN
+
+
+def test_saving_an_imported_module_updates_its_importers(server):
+    client, root = server
+    uri = open_doc(client, root / "train.py", TRAIN_WITH_MODELS)
+    assert client.diagnostics(uri) == []  # models.py does not exist yet
+    (root / "models.py").write_text(MODELS)
+    models_uri = open_doc(client, root / "models.py", MODELS)
+    assert client.diagnostics(models_uri) == []
+    client.notify("textDocument/didSave", {"textDocument": {"uri": models_uri}})
+    assert [d["code"] for d in client.diagnostics(uri)] == ["BNL003"]
+
+
+def test_configuration_from_the_workspace(server):
+    client, root = server
+    (root / "pyproject.toml").write_text('[tool.bnlint]\nignore = ["BNL003"]\n')
+    uri = open_doc(client, root / "train.py", STEP_BUG)
+    assert client.diagnostics(uri) == []
+    (root / "pyproject.toml").write_text('[tool.bnlint]\nselect = ["BNL0"]\nbad-key = 1\n')
+    client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    diags = client.diagnostics(uri)
+    assert [d["code"] for d in diags] == ["BNL900"] and "unknown key 'bad-key'" in diags[0]["message"]
+
+
+def test_changes_are_debounced_to_one_lint(server):
+    client, root = server
+    uri = open_doc(client, root / "train.py", "import tensorflow as tf\n")
+    assert client.diagnostics(uri) == []
+    for version in range(2, 7):  # a burst of typing, faster than the debounce
+        change(client, uri, version, STEP_BUG if version == 6 else f"x = {version}\n")
+    at, params = client.wait("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+    assert params["version"] == 6 and [d["code"] for d in params["diagnostics"]] == ["BNL003"]
+
+
+def test_notebook_document_cells(server):
+    client, root = server
+    nb_uri = uri_of(str(root / "nb.ipynb"))
+    cells = [("markdown", "# Title"), ("python", "%matplotlib inline\nimport tensorflow as tf"),
+             ("python", "!nvidia-smi\ny = tf.layers.batch_normalization(tf.zeros([4, 3]), training=True)\n"
+                        "train_op = tf.train.AdamOptimizer().minimize(tf.reduce_sum(y))")]
+    cell_uris = [f"vscode-notebook-cell:{root}/nb.ipynb#c{i}" for i in range(len(cells))]
+    client.notify("notebookDocument/didOpen", {
+        "notebookDocument": {"uri": nb_uri, "notebookType": "jupyter-notebook", "version": 1,
+                             "cells": [{"kind": 1 if lang == "markdown" else 2, "document": u}
+                                       for (lang, _), u in zip(cells, cell_uris)]},
+        "cellTextDocuments": [{"uri": u, "languageId": lang, "version": 1, "text": text}
+                              for (lang, text), u in zip(cells, cell_uris)]})
+    got = {}
+    while len(got) < 3:
+        _, params = client.wait("textDocument/publishDiagnostics", lambda p: p["uri"] in cell_uris)
+        got[params["uri"]] = params["diagnostics"]
+    assert got[cell_uris[0]] == [] and got[cell_uris[1]] == []
+    (diag,) = got[cell_uris[2]]
+    assert diag["code"] == "BNL003" and diag["range"]["start"] == {"line": 2, "character": 11}
+    assert "built at cell 3, line 2" in diag["message"]
+    fix = next(a for a in actions(client, cell_uris[2], diag["range"], [diag]) if "(BNL003)" in a["title"])
+    assert list(fix["edit"]["changes"]) == [cell_uris[2]]
+    new_text = apply_edits(cells[2][1], fix["edit"]["changes"][cell_uris[2]])
+    assert new_text.startswith("!nvidia-smi\n") and "with tf.control_dependencies(" in new_text
+    client.notify("notebookDocument/didChange", {
+        "notebookDocument": {"uri": nb_uri, "version": 2},
+        "change": {"cells": {"textContent": [{"document": {"uri": cell_uris[2], "version": 2},
+                                              "changes": [{"text": new_text}]}]}}})
+    _, params = client.wait("textDocument/publishDiagnostics", lambda p: p["uri"] == cell_uris[2])
+    assert params["diagnostics"] == []
+
+
+def test_positions_are_utf16_units(server):
+    client, root = server
+    text = STEP_BUG.replace("AdamOptimizer()", "AdamOptimizer(name='😀é')")  # 😀: two UTF-16 units, é: one
+    uri = open_doc(client, root / "train.py", text)
+    (diag,) = client.diagnostics(uri)
+    line = text.splitlines()[2]
+    assert diag["range"]["start"] == {"line": 2, "character": line.index("tf.train")}
+    assert diag["range"]["end"] == {"line": 2, "character": len(line.encode("utf-16-le")) // 2}  # code points + 1
+    fix = next(a for a in actions(client, uri, diag["range"], [diag]) if "(BNL003)" in a["title"])
+    fixed = apply_edits(text, fix["edit"]["changes"][uri])
+    assert "    train_op = tf.train.AdamOptimizer(name='😀é').minimize(tf.reduce_sum(y))\n" in fixed
+    change(client, uri, 2, fixed)
+    assert client.diagnostics(uri) == []
