@@ -221,6 +221,7 @@ _ALLOWED = {
     ("bnlint.cache", "RunEntry"),
     ("bnlint.diagnostics", "Diagnostic"),
     ("bnlint.diagnostics", "Location"),
+    ("bnlint.diagnostics", "Related"),
     ("bnlint.diagnostics", "Fix"),
     ("bnlint.diagnostics", "Edit"),
     ("bnlint.summary", "Site"),

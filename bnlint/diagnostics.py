@@ -58,6 +58,18 @@ class Fix:
         }
 
 
+@dataclass(frozen=True)
+class Related:
+    """Another place of the same root cause (SARIF ``relatedLocations``)."""
+
+    filename: str
+    location: Location
+    message: str
+
+    def to_json(self) -> dict:
+        return {"filename": self.filename, "location": self.location.to_json(), "message": self.message}
+
+
 @dataclass
 class Diagnostic:
     code: str
@@ -69,6 +81,11 @@ class Diagnostic:
     severity: str = "error"
     # Extra machine-readable facts (runtime numbers, layer names); kept out of the text form.
     data: dict = field(default_factory=dict)
+    # Other places of the same root cause, reported once here (``bnlint.root_causes``).
+    related: tuple = ()
+    # (key of the function holding the finding, keys of the functions its call runs): a finding of
+    # the same rule inside those functions is this one's consequence. Not part of the output.
+    cause: Optional[tuple] = field(default=None, compare=False)
     # Notebooks: the 1-based cell number (all cells counted); rows are then lines inside the cell.
     cell: Optional[int] = None
 
@@ -99,7 +116,15 @@ class Diagnostic:
             out["cell"] = self.cell
         if self.data:
             out["data"] = self.data
+        if self.related:
+            out["related"] = [r.to_json() for r in self.related]
         return out
+
+    def see_also(self) -> str:
+        """`` (see also a.py:3:5, b.py:9:1)`` for findings with related locations, else empty."""
+        if not self.related:
+            return ""
+        return " (see also " + ", ".join(f"{r.filename}:{r.location.row}:{r.location.column}" for r in self.related) + ")"
 
     def position_text(self) -> str:
         """``12:5``, or in a notebook ``cell 4:12:5``."""
@@ -107,4 +132,4 @@ class Diagnostic:
         return where if self.cell is None else f"cell {self.cell}:{where}"
 
     def format_text(self) -> str:
-        return f"{self.filename}:{self.position_text()}: {self.code} {self.message}"
+        return f"{self.filename}:{self.position_text()}: {self.code} {self.message}{self.see_also()}"

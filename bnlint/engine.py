@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bnlint.diagnostics import Diagnostic, Location
+from bnlint.root_causes import fold_related
 from bnlint.notebook import SUFFIX as NOTEBOOK, NotebookSource, is_notebook
 from bnlint.registry import PARSE_ERROR, all_rules
 from bnlint.settings import Settings
@@ -291,7 +292,7 @@ def run_rules(infos, settings: Settings, codes: Optional[Iterable[str]] = None, 
     out: List[Diagnostic] = []
     for info in infos if only is None else only:
         out.extend(check_module(info, project, settings, rules))
-    return out
+    return fold_related(out)
 
 
 def check_module(info, project, settings: Settings, rules: Optional[list] = None) -> List[Diagnostic]:
@@ -361,7 +362,7 @@ def lint_paths(paths: Sequence[str], settings: Settings, *, jobs: Optional[int] 
         except SourceError:
             pass
     result.notebooks = {p: tree.raws[p].decode("utf-8", "replace") for p in tree.notebooks}
-    diags = noqa_filter(tree.diagnostics, result.sources)
+    diags = noqa_filter(fold_related(tree.diagnostics), result.sources)
     result.diagnostics = sorted(diags, key=Diagnostic.sort_key)
     result.errors = [e for e in result.errors if settings.enabled(e.code, True, e.filename)]
     return result

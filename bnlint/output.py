@@ -31,7 +31,7 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
             cell = "" if d.cell is None else f"cell {d.cell}{sep}"
             lines.append(
                 f"{_paint(d.filename, _BOLD, True)}{sep}{cell}{d.location.row}{sep}{d.location.column}{sep} "
-                f"{_paint(d.code, _RED, True)} {d.message}"
+                f"{_paint(d.code, _RED, True)} {d.message}{d.see_also()}"
             )
         else:
             lines.append(d.format_text())
@@ -56,7 +56,7 @@ def render_grouped(diags: Sequence[Diagnostic], color: bool = False) -> str:
             pos = f"{str(d.location.row).rjust(row_w)}{_paint(':', _CYAN, color)}{str(d.location.column).ljust(col_w)}"
             if d.cell is not None:
                 pos = f"cell {d.cell}{_paint(':', _CYAN, color)}{pos}"
-            out.append(f"  {pos} {_paint(d.code, _RED, color)} {_fix_mark(d)}{d.message}")
+            out.append(f"  {pos} {_paint(d.code, _RED, color)} {_fix_mark(d)}{d.message}{d.see_also()}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
 
@@ -161,6 +161,12 @@ def sarif_log(diags: Sequence[Diagnostic]) -> dict:
                 "region": _region(d.location, d.end_location),
             }}],
         }
+        if d.related:
+            result["relatedLocations"] = [{
+                "id": i,
+                "message": {"text": r.message},
+                "physicalLocation": {"artifactLocation": _artifact(r.filename), "region": _region(r.location, r.location)},
+            } for i, r in enumerate(d.related)]
         if d.cell is not None:  # a notebook: the region's lines are lines of this cell
             result["locations"][0]["properties"] = {"cell": d.cell}
             result["locations"][0]["logicalLocations"] = [{"name": f"cell {d.cell}", "kind": "notebookCell"}]

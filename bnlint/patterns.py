@@ -21,11 +21,11 @@ from bnlint.analysis import (
     ModuleInfo,
     arg,
     dotted,
-    has_star_kwargs,
     kwarg,
     literal_string,
     names_in,
 )
+from bnlint.bn_sites import argscope_sets, bn_creator_of, flag_omitted  # noqa: F401  (the BN-site model)
 from bnlint.cstwalk import iter_children, walk
 from bnlint.diagnostics import Edit, Location
 from bnlint.project import call_arg, module_fact
@@ -95,31 +95,7 @@ def evalish_data_name(name: str) -> bool:
 
 
 def bn_creator(ev: CallEvent) -> Optional[tfnames.BNCreator]:
-    return tfnames.BN_CREATORS.get(ev.callee or "")
-
-
-def argscope_sets(ev: CallEvent, keyword: str) -> bool:
-    """An enclosing ``slim.arg_scope([... batch_norm ...], keyword=...)``."""
-    info = ev.body.module
-    for c in ev.ctx:
-        if c.kind != "argscope" or c.call is None or not c.call.args:
-            continue
-        first = c.call.args[0].value
-        if isinstance(first, (cst.List, cst.Tuple)):
-            listed = {info.resolve(e.value) for e in first.elements}
-            if listed & set(tfnames.BN_CREATORS) and kwarg(c.call, keyword) is not None:
-                return True
-    return False
-
-
-def flag_omitted(ev: CallEvent) -> bool:
-    """A functional BN call (tf.layers / slim / contrib) that does not say whether it trains."""
-    creator = bn_creator(ev)
-    if creator is None or creator.kind != "functional":
-        return False
-    if arg(ev.node, creator.flag, creator.flag_pos) is not None or has_star_kwargs(ev.node):
-        return False
-    return not argscope_sets(ev, creator.flag or "")
+    return bn_creator_of(ev)  # direct, or through functools.partial (bnlint.bn_sites)
 
 
 # --- reachability ---------------------------------------------------------------------------------

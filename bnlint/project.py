@@ -21,20 +21,9 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 import libcst as cst
 
-from bnlint import tfnames
-from bnlint.analysis import (
-    DYN,
-    Body,
-    CallEvent,
-    ModuleInfo,
-    Site,
-    arg,
-    const_flag,
-    has_star_kwargs,
-    kwarg,
-    literal_string,
-    positional,
-)
+from bnlint.analysis import DYN, Body, CallEvent, ModuleInfo, Site, const_flag, positional
+from bnlint.bn_sites import project_call_keywords, scope_naming, scope_reuse, site_of
+from bnlint.module_roles import imported_names, module_roles
 from bnlint.summary import BodySummary, CallSummary, EventId, Index, ModuleSummary, module_of, solve
 
 # Facts about a whole project that rules ask as ``project.any_module(predicate)``; registered by name
@@ -49,6 +38,17 @@ def module_fact(predicate: Callable[[ModuleInfo], bool]) -> Callable[[ModuleInfo
     sites in the cross-module pass may turn it from False to True, never the reverse."""
     MODULE_FACTS[fact_name(predicate)] = predicate
     return predicate
+
+
+# Facts that do not read BN sites at all (module_fact's monotonicity is then trivial): a tree-wide
+# False holds even when the cross-module pass changed some module's sites.
+SITE_FREE_FACTS: set = set()
+
+
+def site_free_fact(predicate: Callable[[ModuleInfo], bool]) -> Callable[[ModuleInfo], bool]:
+    """``module_fact`` for a predicate that reads no BN sites (decorator)."""
+    SITE_FREE_FACTS.add(fact_name(predicate))
+    return module_fact(predicate)
 
 
 def fact_name(predicate) -> str:
@@ -154,6 +154,11 @@ class Project:
             out.append(s)
         return out
 
+    def role_by_import(self, info: ModuleInfo, role: str) -> Optional[str]:
+        """The module that trains/evaluates (``bnlint.module_roles``) the model ``info`` helps
+        build: ``info`` itself or the nearest module importing it, transitively; None if none."""
+        return self._ask("role-by-import", info.modname, role)
+
     def module_trains_bn(self, info: ModuleInfo) -> List[CallEvent]:
         return [ev for ev in info.all_events() if self.concrete_training_sites(ev)]
 
@@ -246,7 +251,7 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
     for key, body in info.bodies.items():
         calls = []
         for i, ev in enumerate(body.events):
-            direct = direct_site(ev)
+            direct = site_of(ev)
             ref = _reference(ev)
             if direct is None and ref is None:
                 continue
@@ -257,32 +262,33 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
         b.name for b in info.functions() if b.parent is None and b.class_name is None and "." not in b.name
     )
     exports = tuple(info.exports) if info.exports is not None else None
-    return ModuleSummary(info.modname, info.path, bodies, top, exports=exports, star_imports=tuple(info.star_imports))
+    return ModuleSummary(info.modname, info.path, bodies, top, exports=exports, star_imports=tuple(info.star_imports),
+                         imports=imported_names(info), roles=module_roles(info))
 
 
 def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:
     """Each argument classified as a flag in the caller, the way ``call_arg`` finds arguments."""
     body = ev.body
     pos: List[tuple] = []
-    kws: Dict[str, tuple] = {}
     after_star = False
     for a in ev.node.args:
-        if a.keyword is not None:
-            kws.setdefault(a.keyword.value, const_flag(body, a.value))
-        elif a.star == "*":
+        if a.star == "*":
             after_star = True  # positions after *args are unknowable
-        elif not a.star and not after_star:
+        elif a.keyword is None and not a.star and not after_star:
             pos.append(const_flag(body, a.value))
+    # Own keywords, readable **dicts and those of arg_scopes listing the function (add_arg_scope).
+    given, complete = project_call_keywords(ev)
+    kws = {k: const_flag(b, v) for k, (b, v, _) in given.items()}
     return CallSummary(
         event=eid,
         direct=direct,
         ref=ref,
         guards=ev.guards,
-        scope_reuse=_scope_reuse(ev),
+        scope_reuse=scope_reuse(ev),
         scope_naming=scope_naming(ev),
         positional=tuple(pos),
         keywords=tuple(kws.items()),
-        starred=any(a.star for a in ev.node.args),
+        starred=after_star or not complete,
         attribute=isinstance(ev.node.func, cst.Attribute),
     )
 
@@ -317,145 +323,15 @@ def _reference(ev: CallEvent) -> Optional[tuple]:
     return None
 
 
-# --- BN sites created directly by a TF call ------------------------------------------------------------
-
-
-def _normalizer_flag(body: Body, params_expr, order: int):
-    """Flag and in-place-ness from a normalizer_params / batch_norm_params dict."""
-    if params_expr is None:
-        return ("const", True), False  # slim batch_norm default is_training=True
-    expr = params_expr
-    if isinstance(expr, cst.Name):
-        bound = body.binding(expr.value)
-        if bound is None:
-            return (("param", expr.value) if expr.value in body.params else DYN), False
-        expr = bound
-    entries = {}
-    if isinstance(expr, cst.Dict):
-        for el in expr.elements:
-            if isinstance(el, cst.DictElement):
-                key = literal_string(el.key)
-                if key:
-                    entries[key] = el.value
-    elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
-        for a in expr.args:
-            if a.keyword is not None:
-                entries[a.keyword.value] = a.value
-    else:
-        return DYN, False
-    flag = const_flag(body, entries["is_training"]) if "is_training" in entries else ("const", True)
-    upd = entries.get("updates_collections")
-    inplace = isinstance(upd, cst.Name) and upd.value == "None"
-    return flag, inplace
-
-
-def _scope_reuse(ev: CallEvent) -> object:
-    reuse = None
-    for c in ev.ctx:
-        if c.kind == "graph":
-            return "auto"  # built into its own tf.Graph: a second call cannot duplicate variables
-        if c.kind == "vscope" and c.reuse:
-            if c.reuse == "auto":
-                return "auto"
-            reuse = c.reuse
-    return reuse
-
-
-def scope_naming(ev: CallEvent) -> Optional[bool]:
-    """Whether the variable names of layers built by this call are the same on every call, as
-    decided by its innermost naming ``variable_scope``: a literal name (entering it resets the
-    layer-name counters, so a second build without reuse raises "Variable ... already exists"),
-    a computed one (``variable_scope(name)``: callers choose), None when no scope decides.
-    Scopes entered through ``get_variable_scope()`` keep the outer names."""
-    info = ev.body.module
-    for c in reversed(ev.ctx):
-        if c.kind != "vscope" or c.call is None:
-            continue
-        if c.scope_name is not None:
-            return True
-        first = arg(c.call, "name_or_scope", 0)
-        if isinstance(first, cst.Call) and info.resolve(first.func) in tfnames.GET_VARIABLE_SCOPE:
-            continue
-        return False
-    return None
-
-
-def _argscope_flag(ev: CallEvent):
-    """``with slim.arg_scope([slim.batch_norm], is_training=X, updates_collections=None)``."""
-    info = ev.body.module
-    flag, inplace = None, False
-    for c in ev.ctx:
-        if c.kind != "argscope" or c.call is None or not c.call.args:
-            continue
-        first = c.call.args[0].value
-        listed = []
-        if isinstance(first, (cst.List, cst.Tuple)):
-            listed = [info.resolve(e.value) for e in first.elements]
-        if not any(name in tfnames.BN_CREATORS for name in listed):
-            continue
-        v = kwarg(c.call, "is_training")
-        if v is not None:
-            flag = const_flag(ev.body, v)
-        upd = kwarg(c.call, "updates_collections")
-        if isinstance(upd, cst.Name) and upd.value == "None":
-            inplace = True
-    return flag, inplace
-
-
-def direct_site(ev: CallEvent) -> Optional[Site]:
-    info = ev.body.module
-    body = ev.body
-    name = ev.callee
-    if name is None:
-        return None
-    creator = tfnames.BN_CREATORS.get(name)
-    if creator is not None:
-        if creator.kind == "keras":
-            return Site(ev.guards, DYN, "auto", "keras", False, False)
-        if creator.kind == "layer_class":
-            return Site(ev.guards, DYN, _scope_reuse(ev), "layer_class", False, False)
-        flag_expr = arg(ev.node, creator.flag, creator.flag_pos)
-        scoped_flag, scoped_inplace = _argscope_flag(ev)
-        if flag_expr is not None:
-            flag = const_flag(body, flag_expr)
-        elif scoped_flag is not None:
-            flag = scoped_flag
-        elif has_star_kwargs(ev.node):
-            flag = DYN
-        else:
-            flag = ("const", creator.default_training)
-        upd = arg(ev.node, "updates_collections", creator.updates_pos)
-        inplace = scoped_inplace or (isinstance(upd, cst.Name) and upd.value == "None")
-        naming = scope_naming(ev)
-        named = literal_string(kwarg(ev.node, "name") or kwarg(ev.node, "scope")) is not None \
-            if naming is None else naming
-        reuse_expr = kwarg(ev.node, "reuse")
-        reuse = _scope_reuse(ev)
-        if reuse_expr is not None:
-            r = const_flag(body, reuse_expr)
-            if r[0] == "param":
-                reuse = r
-            elif r != ("const", False):
-                reuse = "auto"
-        return Site(ev.guards, flag, reuse, "functional", inplace, named)
-    if name in tfnames.NORMALIZER_HOSTS or name in tfnames.ARG_SCOPE:
-        fn = kwarg(ev.node, "normalizer_fn")
-        if fn is None or info.resolve(fn) not in tfnames.BN_CREATORS:
-            return None
-        flag, inplace = _normalizer_flag(body, kwarg(ev.node, "normalizer_params"), ev.order)
-        kind = "argscope" if name in tfnames.ARG_SCOPE else "functional"
-        return Site(ev.guards, flag, _scope_reuse(ev), kind, inplace, False)
-    return None
-
-
 # --- following a site through a call ---------------------------------------------------------------------
 
 
 def call_arg(ev: CallEvent, callee: Body, param: str) -> Optional[cst.BaseExpression]:
-    """The expression passed for ``param`` at this call, or the callee's default; None if unknown."""
-    value = kwarg(ev.node, param)
-    if value is not None:
-        return value
+    """The expression passed for ``param`` at this call (by keyword, in a ``**dict`` or by an
+    arg_scope listing the callee), or the callee's default; None if unknown."""
+    given, complete = project_call_keywords(ev)
+    if param in given:
+        return given[param][1]
     if param in callee.params:
         index = callee.params.index(param)
         if callee.is_method and isinstance(ev.node.func, cst.Attribute):
@@ -464,6 +340,6 @@ def call_arg(ev: CallEvent, callee: Body, param: str) -> Optional[cst.BaseExpres
             value = positional(ev.node, index)
             if value is not None:
                 return value
-    if has_star_kwargs(ev.node) or any(a.star == "*" for a in ev.node.args):
+    if not complete or any(a.star == "*" for a in ev.node.args):
         return None
     return callee.defaults.get(param)  # None: required parameter not passed visibly

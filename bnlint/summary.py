@@ -38,6 +38,8 @@ class Site:
     kind: str  # tfnames.BNCreator.kind or "argscope"
     inplace: bool  # updates_collections=None: updates run inside the forward pass
     named: bool  # the BN layer has a literal name (a second unscoped build raises)
+    # where the flag of the BN call comes from: explicit, dict, argscope, partial, default, unknown
+    flag_source: str = "explicit"
 
     @property
     def collection_based(self) -> bool:
@@ -45,7 +47,8 @@ class Site:
 
     def order_key(self) -> tuple:
         """A total order, so site lists come out the same in every process (sets do not)."""
-        return (self.kind, repr(self.flag), repr(self.reuse), self.inplace, self.named, tuple(sorted(self.guards)))
+        return (self.kind, repr(self.flag), repr(self.reuse), self.inplace, self.named, tuple(sorted(self.guards)),
+                self.flag_source)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class ModuleSummary:
     bodies: Dict[str, BodySummary]  # in source order, module level first
     top_functions: Tuple[str, ...] = ()  # names other modules can import
     facts: Dict[str, bool] = field(default_factory=dict)  # per-module facts (see Project.any_module)
+    imports: Tuple[str, ...] = ()  # project modules it may import, as written (bnlint.module_roles)
+    roles: Tuple[str, ...] = ()  # what it does with the model: "trains", "evaluates"
     exports: Optional[Tuple[str, ...]] = None  # ``__all__`` (None: every public name)
     star_imports: Tuple[str, ...] = ()  # ``from layers import *`` (modules as written), in order
 
@@ -163,7 +168,7 @@ def instantiate(site: Site, call: CallSummary, callee: BodySummary) -> Optional[
     if reuse is None:
         reuse = call.scope_reuse
     named = site.named if call.scope_naming is None else call.scope_naming
-    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, named)
+    return Site(frozenset(guards), flag, reuse, site.kind, site.inplace, named, site.flag_source)
 
 
 def _sorted_sites(sites: Iterable[Site]) -> List[Site]:
@@ -185,6 +190,9 @@ class Index:
     sites: Dict[EventId, Tuple[Site, ...]]  # calls that create BN sites
     summaries: Dict[str, FrozenSet[Site]]  # body key -> sites it creates
     facts: Dict[str, Optional[bool]]  # any-module facts (None: not known from the summaries)
+    # modname -> modules importing it (resolved), and the roles of each module
+    importers: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    roles: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     _by_module: Optional[Dict[str, Dict[EventId, Tuple[Site, ...]]]] = field(default=None, repr=False)
 
     def module_sites(self, modname: str) -> Dict[EventId, Tuple[Site, ...]]:
@@ -193,6 +201,22 @@ class Index:
             for e, s in self.sites.items():
                 self._by_module.setdefault(module_of(e[0]), {})[e] = s
         return self._by_module.get(modname, {})
+
+    def role_by_import(self, modname: str, role: str) -> Optional[str]:
+        """The nearest module that is ``modname`` or imports it (transitively) and has ``role``."""
+        seen = {modname}
+        todo = [modname]
+        while todo:
+            nxt = []
+            for m in todo:
+                if role in self.roles.get(m, ()):
+                    return m
+                for imp in self.importers.get(m, ()):
+                    if imp not in seen:
+                        seen.add(imp)
+                        nxt.append(imp)
+            todo = sorted(nxt)
+        return None
 
     def answer(self, query: tuple):
         """The answer to one question a ``Project`` asks of its index (see ``Project._ask``)."""
@@ -215,6 +239,8 @@ class Index:
             return frozenset(self.callers)
         if kind == "fact":
             return self.facts.get(query[1])
+        if kind == "role-by-import":
+            return self.role_by_import(query[1], query[2])
         raise ValueError(f"unknown question {query!r}")
 
 
@@ -301,7 +327,15 @@ def solve(modules: Sequence[ModuleSummary], facts: Optional[Dict[str, Optional[b
                 changed = True
         if not changed:
             break
+    importers: Dict[str, List[str]] = {}
+    for m in modules:
+        for name in m.imports:
+            found = table.find(name, m.modname)
+            if found is not None and found != m.modname and m.modname not in importers.get(found, ()):
+                importers.setdefault(found, []).append(m.modname)
     return Index(
+        importers={k: tuple(v) for k, v in importers.items()},
+        roles={m.modname: m.roles for m in modules if m.roles},
         modules={m.modname: m.path for m in modules},
         table=table,
         body_keys=keys,
@@ -323,17 +357,18 @@ def _call_sites(call: CallSummary, body: BodySummary, target: Optional[str], bod
     return tuple(s for s in out if s is not None)
 
 
-def combine_facts(modules: Sequence[ModuleSummary], local_sites: Dict[str, Dict[EventId, tuple]], index: Index
-                  ) -> Dict[str, Optional[bool]]:
+def combine_facts(modules: Sequence[ModuleSummary], local_sites: Dict[str, Dict[EventId, tuple]], index: Index,
+                  site_free: Iterable[str] = ()) -> Dict[str, Optional[bool]]:
     """Any-module facts of the tree from the per-module values workers computed with module-local
     BN sites. A fact true somewhere is true; false everywhere is false only if no module's sites
     changed in the cross-module pass (else it is unknown and must be computed with all modules)."""
     names = {n for m in modules for n in m.facts}
+    free = set(site_free)  # facts that read no BN sites: false everywhere is false
     changed = any(index.module_sites(m.modname) != local_sites.get(m.modname, {}) for m in modules)
     out: Dict[str, Optional[bool]] = {}
     for name in names:
         if any(m.facts.get(name) for m in modules):
             out[name] = True
         else:
-            out[name] = None if changed else False
+            out[name] = None if changed and name not in free else False
     return out

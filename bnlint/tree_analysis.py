@@ -130,6 +130,15 @@ class _Run:
         self.in_process = not self.explicit_jobs and sum(len(raws[p]) for p in candidates) < MIN_PARALLEL_BYTES
         batch = self._analyse(candidates, check_words=True)
         frontier = {s.modname for s in batch if _bn_helpers(s)}
+        # Files of this batch importing those (``models`` importing ``layers``) lead further too.
+        inner = {s.modname: list(s.imports) for s in batch if s.modname not in frontier and _has_functions(s)}
+        grow = set(frontier)
+        while grow and inner:
+            found = importers_of(grow, inner)
+            for m in found:
+                del inner[m]
+            grow = set(found)
+            frontier |= grow
         chosen = {p for p in candidates if p not in self.skipped}
         pending = {p: imported_modules(raws[p], modnames[p]) for p in self.order if p not in chosen}
         while frontier and pending:
@@ -200,7 +209,9 @@ class _Run:
         summaries = [self.analysed[p].summary for p in paths]
         index = solve(summaries)
         local = {s.modname: solve([s]) for s in summaries}
-        index.facts = combine_facts(summaries, {m: i.sites for m, i in local.items()}, index)
+        from bnlint.project import SITE_FREE_FACTS
+
+        index.facts = combine_facts(summaries, {m: i.sites for m, i in local.items()}, index, SITE_FREE_FACTS)
         groups = _group(index) if self.cache is not None else {}
         todo: List[Task] = []
         for p in paths:
@@ -267,6 +278,7 @@ def _fingerprint(index: Index, groups: Dict[str, list], hashes: Dict[str, str], 
     h = hashlib.blake2b(digest_size=16)
     h.update(repr(tuple(index.modules)).encode())
     h.update(repr(sorted(index.facts.items())).encode())
+    h.update(repr((sorted(index.importers.items()), sorted(index.roles.items()))).encode())  # module_roles
     for mod in sorted(touched):
         path = index.modules.get(mod)
         h.update(f"\n{mod}\0{hashes.get(path)}\0".encode())

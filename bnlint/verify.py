@@ -181,7 +181,7 @@ def verify(script: str, argv: Sequence[str] = (), devices: int = 4, steps: int =
 
 
 def _renamed(d: Diagnostic, filename: str) -> Diagnostic:
-    return Diagnostic(d.code, d.message, filename, d.location, d.end_location, d.fix, d.severity, d.data)
+    return Diagnostic(d.code, d.message, filename, d.location, d.end_location, d.fix, d.severity, d.data, d.related)
 
 
 # --- text output ---------------------------------------------------------------------------------------------

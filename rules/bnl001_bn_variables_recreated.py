@@ -11,6 +11,7 @@ from bnlint import tfnames
 from bnlint.analysis import arg, kwarg, literal_string, positional
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword, is_single_statement_line, tf_prefix, wrap_block, wrap_statement
+from bnlint.root_causes import reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import new_variable_sites, reuse_in_effect
 
@@ -27,6 +28,24 @@ def _flag_kinds(ev) -> set:
         else:
             kinds.add("D")
     return kinds
+
+
+_NAME_WORDS = ("scope", "name", "name_or_scope")
+
+
+def _distinct_names(first, ev) -> bool:
+    """The two calls pass their own scope/name (``_stack(x, 64, scope='conv2')`` after ``scope='conv1'``,
+    ``scope=str(i)``): the function's named layers get a different prefix each time."""
+    def names(call):
+        return {a.keyword.value: a.value for a in call.node.args
+                if a.keyword is not None and (a.keyword.value in _NAME_WORDS or a.keyword.value.endswith(("_scope", "_name")))}
+
+    a, b = names(first), names(ev)
+    for key in set(a) & set(b):
+        la, lb = literal_string(a[key]), literal_string(b[key])
+        if la is None or lb is None or la != lb:
+            return True  # computed names (str(i), "%s_%d" % ...) are the code's own naming scheme
+    return False
 
 
 def _vscopes(ev) -> tuple:
@@ -272,7 +291,12 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 if not new_variable_sites(ev) or reuse_in_effect(ev):
                     continue
                 earlier = [e for e in calls[project.target(ev).key] if e.order < ev.order]
-                if self._check_call(ctx, ev, earlier) == "raises":
+                before = len(ctx.diagnostics)
+                verdict = self._check_call(ctx, ev, earlier)
+                for d in ctx.diagnostics[before:]:
+                    # A rebuild reported inside the code this call runs is the same bug.
+                    d.cause = (body.key, reached_bodies(project, ev))
+                if verdict == "raises":
                     break
 
     def _check_call(self, ctx: RuleContext, ev, earlier) -> Optional[str]:
@@ -294,7 +318,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 continue
             fresh_named = any(s.named for s in new_variable_sites(ev))
             same_scope = _vscopes(first) == _vscopes(ev)
-            if fresh_named and same_scope:
+            if fresh_named and same_scope and not _distinct_names(first, ev):
                 ctx.report(
                     ev.node,
                     f"`{name}` builds the same BN variables again (first at line {ctx.line_of(first.node)}) "

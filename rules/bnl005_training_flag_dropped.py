@@ -8,7 +8,10 @@ from bnlint import tfnames
 from bnlint.analysis import has_star_kwargs, kwarg
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword
-from bnlint.patterns import bn_creator, flag_omitted, reaches_training, reads_name, training_param
+from bnlint.arg_scope_facts import may_set_bn_flag
+from bnlint.bn_sites import DEFAULT, bn_creator_of, flag_omitted
+from bnlint.module_roles import EVALUATES, TRAINS
+from bnlint.patterns import reaches_training, reads_name, training_param
 from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
 
@@ -23,7 +26,14 @@ class TrainingFlagDropped(Rule):
       `is_training` in a function whose training-flag parameter is never used (no `arg_scope` sets
       it): the flag defaults to True;
     * a helper called without its training parameter from a function that has the flag at hand
-      (`def model(x, is_training): return block(x)` with `def block(x, training=False)`).
+      (`def model(x, is_training): return block(x)` with `def block(x, training=False)`);
+    * a layer helper module without any flag: `tf.layers.batch_normalization(x)` in `layers.py`
+      when a module importing it (directly or through `models.py`) runs an optimizer step, and
+      `slim.batch_norm(x)` when one has an evaluation path (eval/test/predict/sample functions) and
+      no `arg_scope` in the project sets `is_training`.
+
+    The flag counts as given when it comes from a `**dict`, `normalizer_params`, an `arg_scope`
+    (also one listing the project's own `@slim.add_arg_scope` functions) or `functools.partial`.
     """
 
     code = "BNL005"
@@ -167,7 +177,7 @@ def model(x, is_training):
         for body in info.bodies.values():
             param = training_param(body) if body.is_function() else None
             for ev in body.events:
-                creator = bn_creator(ev)
+                creator = bn_creator_of(ev)
                 if creator is not None and creator.kind == "functional":
                     if flag_omitted(ev):
                         self._omitted(ctx, body, ev, creator, param)
@@ -187,17 +197,23 @@ def model(x, is_training):
                     f"function takes `{param}` but does not pass it on",
                     fix=Fix(f"Pass `training={param}`", (insert_keyword(ctx.info, ev.node, "training", param),)),
                 )
-            elif reaches_training(ctx.project, body):
+            else:
+                trainer = _trained_by(ctx, body)
+                if trainer is None:
+                    return
                 ctx.report(
                     ev.node,
-                    f"`{name}` is called without `training=` in a program that trains it: the flag defaults "
-                    "to False, so during training the layer normalises with its initial moving statistics "
-                    "(mean 0, variance 1) and never learns them; pass the training flag (a placeholder or "
-                    "the Estimator mode)",
+                    f"`{name}` is called without `training=` in a program that trains it{trainer}: the flag "
+                    "defaults to False, so during training the layer normalises with its initial moving "
+                    "statistics (mean 0, variance 1) and never learns them; pass the training flag (a "
+                    "placeholder or the Estimator mode)",
                     severity="warning",
                 )
             return
-        if param is None or reads_name(body, param):
+        if param is None:
+            self._default_true(ctx, body, ev, name)
+            return
+        if reads_name(body, param):
             return
         ctx.report(
             ev.node,
@@ -206,14 +222,36 @@ def model(x, is_training):
             fix=Fix(f"Pass `is_training={param}`", (insert_keyword(ctx.info, ev.node, "is_training", param),)),
         )
 
+    def _default_true(self, ctx, body, ev, name) -> None:
+        """slim/contrib BN with no flag at all, in a helper without a flag parameter: wrong when the
+        project evaluates the model (``main.py`` imports ``models`` imports ``layers``)."""
+        if body.is_function() and _add_arg_scope(body):
+            return  # a caller's arg_scope may set it
+        evaluator = ctx.project.role_by_import(ctx.info, EVALUATES)
+        if evaluator is None or ctx.project.any_module(may_set_bn_flag):
+            return  # not evaluated, or an arg_scope somewhere may set it around this helper's calls
+        where = "this module"
+        if evaluator != ctx.info.modname:
+            where = f"`{evaluator}` (which imports it, directly or through others)"
+        ctx.report(
+            ev.node,
+            f"`{name}` never gets `is_training`: it defaults to True, and {where} has an evaluation "
+            "path (eval/test/predict/sample), so evaluation normalises each batch with its own "
+            "statistics instead of the learned moving averages; pass the training flag down to it",
+            severity="warning",
+        )
+
     def _normalizer(self, ctx, body, ev, param) -> None:
-        if param is None or reads_name(body, param):
-            return
-        if not any(s.flag == ("const", True) for s in ev.sites) or any(c.kind == "argscope" for c in ev.ctx):
-            return
+        if not any(s.flag_source == DEFAULT for s in ev.sites):
+            return  # normalizer_params / an arg_scope / a dict decides it
         if kwarg(ev.node, "normalizer_params") is not None or has_star_kwargs(ev.node):
             return  # its dict is the place to look; a dict without is_training is left alone
         name = ctx.info.module.code_for_node(ev.node.func)
+        if param is None:
+            self._default_true(ctx, body, ev, f"{name}(..., normalizer_fn=batch_norm)")
+            return
+        if reads_name(body, param):
+            return
         ctx.report(
             ev.node,
             f"`{name}(..., normalizer_fn=batch_norm)` without normalizer_params: batch_norm defaults to "
@@ -245,3 +283,23 @@ def model(x, is_training):
                 fix=Fix(f"Pass `{q}={param}`", (insert_keyword(ctx.info, ev.node, q, param),)),
             )
             return
+
+
+def _trained_by(ctx, body):
+    """Where the training of this BN is: a caller chain to a step, or an importing module with one
+    (" (`main` trains the model)"); None when nothing in the project trains it."""
+    if reaches_training(ctx.project, body):
+        return ""
+    trainer = ctx.project.role_by_import(ctx.info, TRAINS)
+    if trainer is None:
+        return None
+    if trainer == ctx.info.modname:
+        return ""
+    return f" (`{trainer}` runs the optimizer step and imports this module, directly or through others)"
+
+
+def _add_arg_scope(body) -> bool:
+    node = body.node
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    return any(body.module.resolve(d.decorator) == "slim.add_arg_scope" for d in node.decorators)

@@ -14,7 +14,10 @@ from bnlint.patterns import (
     replace_node,
     trains_here,
 )
+from bnlint.arg_scope_facts import may_set_bn_flag
+from bnlint.bn_sites import DEFAULT, site_of
 from bnlint.project import call_arg
+from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 
 
@@ -176,8 +179,8 @@ with tf.variable_scope("m", reuse=True):
             for ev in body.events:
                 if not any(s.flag == ("const", True) and s.kind != "keras" for s in ev.sites):
                     continue
-                if any(c.kind == "argscope" for c in ev.ctx):
-                    continue  # an arg_scope around the call may set is_training
+                if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
+                    continue  # an arg_scope around a model call may set is_training inside it
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
                 if fn:
@@ -189,6 +192,8 @@ with tf.variable_scope("m", reuse=True):
                     if not data:
                         continue
                     where = f"`{data[0]}` is evaluation data"
+                if any(s.flag_source == DEFAULT for s in ev.sites) and project.any_module(may_set_bn_flag):
+                    continue  # slim's default True, but a caller's arg_scope may set the flag
                 self._report(ctx, ev, where, fixable=bool(fn))
 
     def _report(self, ctx, ev, where, fixable) -> None:
@@ -197,13 +202,15 @@ with tf.variable_scope("m", reuse=True):
         fix = None
         if fixable and true is not None:
             fix = Fix("Pass False on the evaluation path", (replace_node(ctx.info, true, "False"),))
-        ctx.report(
+        d = ctx.report(
             ev.node,
             f"`{name}` builds BN in training mode (flag True) but {where}: it normalises with each "
             "batch's own statistics instead of the learned moving averages, so results depend on the "
             "batch and the trained statistics are never used",
             fix=fix,
         )
+        # An eval helper calling another one that sets the flag: one finding, where it is set.
+        d.cause = (ev.body.key, reached_bodies(ctx.project, ev), INNER)
 
 
 def _true_flag_argument(project, ev):

@@ -44,13 +44,21 @@ class SharedUpdateOps(Rule):
     code = "BNL009"
     name = "update-ops-shared-by-optimizers"
     summary = "Several optimizers share one unscoped UPDATE_OPS: each step runs the other network's BN updates"
-    severity = "warning"
+    severity = "info"
+    default_enabled = False
     why = """
     The unscoped collection holds the update ops of every BN layer in the graph. The
     discriminator step then also moves the generator's moving statistics (computed on that step's
     batch) and vice versa, so each network's statistics are updated twice per iteration, from
     forward passes its own step does not train on; `tf.group`-ing both steps' dependencies forces
     extra forward passes as well.
+
+    Opt-in (info): this is the standard GAN idiom (nearly every DCGAN implementation does it), and
+    its effect is small: both forward passes see batches from the same distributions, the extra
+    updates only make the moving averages follow the recent batches a little faster, and GAN
+    samplers usually run BN in training mode anyway. Enable it (`--extend-select BNL009`) when the
+    two networks' statistics must be exactly those of their own steps (e.g. an actor and a critic
+    trained on different data).
     """
     example = """
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)   # BNL009

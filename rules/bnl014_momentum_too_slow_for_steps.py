@@ -8,8 +8,8 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from bnlint import tfnames
-from bnlint.analysis import arg, kwarg, literal_string
+from bnlint.analysis import kwarg, positional
+from bnlint.bn_sites import effective_keywords
 from bnlint.patterns import bn_creator, graph_mode, is_training_run, literal_number, step_names, trains_here
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import is_step
@@ -26,49 +26,25 @@ _MOMENTUM = {
 THRESHOLD = 0.999
 
 
-def _argscope_decay(info, ev) -> Optional[cst.BaseExpression]:
-    for c in reversed(ev.ctx):
-        if c.kind == "argscope" and c.call is not None and c.call.args:
-            first = c.call.args[0].value
-            listed = {info.resolve(e.value) for e in first.elements} if isinstance(first, (cst.List, cst.Tuple)) else set()
-            if listed & set(tfnames.BN_CREATORS):
-                v = kwarg(c.call, "decay")
-                if v is not None:
-                    return v
-    return None
-
-
 def momentum_of(info, ev) -> Optional[Tuple[float, bool]]:
-    """(momentum, from_default) of a BN call or a ``normalizer_fn=batch_norm`` host; None if unknown."""
-    creator = bn_creator(ev)
-    if creator is not None:
-        kw, pos, default = _MOMENTUM.get(creator.name, (None, None, None))
-        if kw is None:
-            return None
-        expr = arg(ev.node, kw, pos) or (_argscope_decay(info, ev) if kw == "decay" else None)
-        if expr is None:
-            return None if any(a.star == "**" for a in ev.node.args) else (default, True)
+    """(momentum, from_default) of a BN call or a ``normalizer_fn=batch_norm`` host; None if unknown.
+    The value may come from the call, a ``**dict``, ``normalizer_params`` or an arg_scope."""
+    found = effective_keywords(ev)
+    if found is None:
+        return None
+    name, kws, complete = found
+    kw, pos, default = _MOMENTUM.get(name, (None, None, None))
+    if kw is None:
+        return None
+    expr = positional(ev.node, pos) if bn_creator(ev) is not None and kw not in kws else None
+    if expr is not None:
         value = literal_number(ev.body, expr)
-        return (value, False) if value is not None else None
-    if ev.callee in tfnames.NORMALIZER_HOSTS or ev.callee in tfnames.ARG_SCOPE:
-        fn = kwarg(ev.node, "normalizer_fn")
-        if fn is None or info.resolve(fn) not in ("slim.batch_norm", "tf.contrib.layers.batch_norm"):
-            return None
-        params = kwarg(ev.node, "normalizer_params")
-        if isinstance(params, cst.Name):
-            params = ev.body.binding(params.value, ev.order)
-        if params is None:
-            return (0.999, True)
-        if not isinstance(params, cst.Dict):
-            return None
-        for el in params.elements:
-            if not isinstance(el, cst.DictElement):
-                return None
-            if literal_string(el.key) == "decay":
-                value = literal_number(ev.body, el.value)
-                return (value, False) if value is not None else None
-        return (0.999, True)
-    return None
+    elif kw in kws:
+        body, expr, _ = kws[kw]
+        value = literal_number(body, expr)
+    else:
+        return (default, True) if complete else None
+    return (value, False) if value is not None else None
 
 
 def _range_length(body, it) -> Optional[float]:

@@ -1,0 +1,13 @@
+"""Twin of rebuilt_in_helper/: inference enters its variable scope with AUTO_REUSE, so every build
+shares one set of BN variables (correct: no finding)."""
+import tensorflow.compat.v1 as tf
+import models
+
+images = tf.placeholder(tf.float32, [None, 28, 28, 1])
+val_images = tf.placeholder(tf.float32, [None, 28, 28, 1])
+labels = tf.placeholder(tf.int64, [None])
+train_logits, _ = models.build_graphs(images, val_images)
+loss = tf.losses.sparse_softmax_cross_entropy(labels, train_logits)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.AdamOptimizer().minimize(loss)
+_, test_logits = models.build_graphs(images, val_images)
