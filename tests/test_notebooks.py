@@ -68,11 +68,10 @@ def test_json_and_sarif_carry_the_cell(nbdir, capsys):
 def test_magics_are_masked_without_moving_findings(nbdir, capsys):
     code, out, err = run(["magics.ipynb"], capsys)
     assert code == 1, err
-    assert out.splitlines() == [
-        "magics.ipynb:cell 7:3:12: BNL003 `minimize` runs without the BN update ops (nothing makes it depend on "
-        "tf.GraphKeys.UPDATE_OPS): the moving_mean/moving_variance of the training BN layers (built at cell 6, line 4) "
-        "are never updated, so inference uses their initial values (mean 0, variance 1); wrap the step in "
-        "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))"]
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("magics.ipynb:cell 7:3:12: BNL003 `minimize` runs without the BN update ops")
+    # the BN in the %%time cell is hard-wired to training=True: the message says so, at its cell position
+    assert "built at cell 6, line 4" in lines[0] and "never leave training mode" in lines[0]
     assert "BNL900" not in out  # the %%bash cell, `files = !ls`, `x?`, the raw cell: no parse error
 
 
