@@ -6,6 +6,7 @@ from typing import Optional
 
 from bnlint.diagnostics import Fix
 from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
+from bnlint.project_bn import bn_always_training, imported_training_bn, project_runs_updates, site_text
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import WRONG, YES, covered, is_step
 
@@ -134,8 +135,10 @@ def train(loss_fn, x):
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
         training = project.module_trains_bn(ctx.info)
-        if not training:
+        imported = [] if training else imported_training_bn(project, ctx.info)
+        if not training and not imported:
             return
+        always = None
         built = None  # line numbers cost a position pass over the module: only when reporting
         for ev in ctx.info.all_events():
             if not is_step(ev):
@@ -146,19 +149,33 @@ def train(loss_fn, x):
             verdict = covered(ev, project)
             if verdict == YES:
                 continue
+            if always is None:
+                always = bn_always_training(project)
+            if imported and verdict != WRONG and not (always and not project_runs_updates(project)):
+                continue  # the model behind the step is not visible: only unambiguous cases
             what = (
                 "its control_dependencies hold another collection, not UPDATE_OPS"
                 if verdict == WRONG
                 else "nothing makes it depend on tf.GraphKeys.UPDATE_OPS"
             )
             if built is None:
-                lines = sorted({ctx.line_of(e.node) for e in training})
-                built = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+                if training:
+                    lines = sorted({ctx.line_of(e.node) for e in training})
+                    built = "at line(s) " + ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+                else:
+                    built = "in the imported model, " + site_text(imported[0])
+            if always:
+                effect = (
+                    "; and every BN layer of the project is hard-wired to training mode (flag True), so "
+                    "exported/inference graphs normalise with batch statistics too: build the inference "
+                    "graph with the flag False (a placeholder or a parameter) as well"
+                )
+            else:
+                effect = ", so inference uses their initial values (mean 0, variance 1)"
             ctx.report(
                 ev.node,
                 f"`{ev.method}` runs without the BN update ops ({what}): the moving_mean/moving_variance "
-                f"of the training BN layers (built at line(s) {built}) are never updated, so inference "
-                "uses their initial values (mean 0, variance 1); wrap the step in "
+                f"of the training BN layers (built {built}) are never updated{effect}; wrap the step in "
                 "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
                 fix=self._fix(ctx, ev),
             )
