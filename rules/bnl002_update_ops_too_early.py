@@ -171,7 +171,7 @@ def build(x, n, train_flag):
     train_op = opt.apply_gradients(tower_grads[0])
     return train_op
 """,
-            lines=[5],
+            lines=[4],
             expected_fix="""
 import tensorflow as tf
 def build(x, n, train_flag):
