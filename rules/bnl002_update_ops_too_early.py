@@ -223,7 +223,7 @@ def build(x, n, train_flag):
                 "empty or partial, so the moving_mean/moving_variance of those BN layers are never "
                 "updated and inference uses their initial values (mean 0, variance 1); read the "
                 "collection after the model/tower loop",
-                fix=self._fix(ctx, ev, uses, later_bn) or _step_fix(ctx, ev, later_bn),
+                fix=self._fix(ctx, ev, uses, later_bn) or _step_fix(ctx, ev, uses, later_bn),
             )
 
     @staticmethod
@@ -325,7 +325,7 @@ def _steps_read_late(gather, later_bn) -> bool:
     return all(any(c.kind == "deps" and reads_late(c) for c in e.ctx) for e in steps)
 
 
-def _step_fix(ctx: RuleContext, gather, later_bn) -> Optional[Fix]:
+def _step_fix(ctx: RuleContext, gather, uses, later_bn) -> Optional[Fix]:
     """When the early list is used inside the tower loop (``with control_dependencies(update_ops):
     grads = opt.compute_gradients(loss)`` per tower, the report's ``setup_grad`` inlined), no place
     for the read serves every use. Instead the step built after the towers, under the same loops
@@ -334,8 +334,10 @@ def _step_fix(ctx: RuleContext, gather, later_bn) -> Optional[Fix]:
     early read and its uses stay (they are harmless); nothing else changes meaning."""
     info = ctx.info
     prefix = tf_prefix(info)
-    if prefix is None:
-        return None
+    if prefix is None or len(gather.node.args) != 1:
+        return None  # a scoped read: the whole collection could pull in other models' updates
+    if not any(len(u.loops) > len(gather.loops) for u in uses):
+        return None  # not the tower-loop shape: the plain fix or none
     steps = _late_steps(gather, later_bn)
     if not steps or any(not is_single_statement_line(e.line_stmt) for e in steps):
         return None
