@@ -10,6 +10,7 @@ from bnlint.patterns import (
     bn_creator,
     feeds_training,
     eval_function_name,
+    eval_script_name,
     evalish_data_name,
     replace_node,
     trains_here,
@@ -168,8 +169,12 @@ with tf.variable_scope("m", reuse=True):
 
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
+        script = eval_script_name(ctx.info)
         for body in ctx.info.bodies.values():
             fn = eval_function_name(body) if body.is_function() else None
+            where_fn = f"`{fn}` is an evaluation/prediction/export path"
+            if not fn and script:
+                fn, where_fn = script, f"`{script}` is an evaluation/export script (it builds no training step)"
             if fn and (trains_here(body) or feeds_training(project, body)):
                 fn = None  # part of a training step, whatever its name
             model_fn = body.is_function() and _is_model_fn(body)
@@ -180,8 +185,10 @@ with tf.variable_scope("m", reuse=True):
                     continue  # an arg_scope around the call may set is_training
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
+                if fn and script and fn == script and _local_target(project, ev):
+                    continue  # ``main()`` of the script: reported inside it
                 if fn:
-                    where = f"`{fn}` is an evaluation/prediction/export path"
+                    where = where_fn
                 elif model_fn:
                     where = "this model_fn also builds the EVAL and PREDICT graphs, and the flag ignores `mode`"
                 else:
@@ -204,6 +211,11 @@ with tf.variable_scope("m", reuse=True):
             "batch and the trained statistics are never used",
             fix=fix,
         )
+
+
+def _local_target(project, ev) -> bool:
+    tgt = project.target(ev)
+    return tgt is not None and tgt.module is ev.body.module
 
 
 def _true_flag_argument(project, ev):
