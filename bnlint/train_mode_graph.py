@@ -94,7 +94,9 @@ def training_mode_source(project, body: Body, expr: Optional[cst.BaseExpression]
         if node is None or depth > MAX_DEPTH or id(node) in seen:
             continue
         seen.add(id(node))
-        for n in walk(node):
+        nodes = list(walk(node))
+        attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}  # ``tf.losses``: not a variable
+        for n in nodes:
             if isinstance(n, cst.Call):
                 ev = event_of(info, n)
                 sites = [s for s in ev.sites if s.kind != "keras"] if ev is not None else []
@@ -103,7 +105,7 @@ def training_mode_source(project, body: Body, expr: Optional[cst.BaseExpression]
                 why = constructed_in_training_mode(project, info, n)
                 if why is not None:
                     return n, f"constructs the model with `{why}`"
-            elif isinstance(n, cst.Name):
+            elif isinstance(n, cst.Name) and id(n) not in attrs:
                 value = body.binding(n.value, before) or (info.top.binding(n.value) if body is not info.top else None)
                 if value is not None and value is not node:
                     todo.append((value, None, depth + 1))
