@@ -18,6 +18,11 @@ class StepWithoutUpdates(Rule):
     consumes, or around every call of the helper that builds it), `tf.group(step, *update_ops)`,
     `sess.run([...update_ops])`, `slim.learning.create_train_op`, `updates_collections=None`,
     per-tower `get_collection(UPDATE_OPS, scope)`, tensorpack's `RunUpdateOps`, Keras `model.fit`.
+
+    When the model behind the step cannot be resolved (`model = Net(args)`, a network factory),
+    the imported modules decide: reported when the step's `control_dependencies` hold another
+    collection, or when every BN layer of the project is hard-wired to training mode and nothing
+    in the project reads UPDATE_OPS.
     """
 
     code = "BNL003"
@@ -30,6 +35,15 @@ class StepWithoutUpdates(Rule):
     fetched op depends on it. A step that does not depend on them never updates the statistics,
     so inference (training=False) normalises with mean 0 / variance 1 and its outputs are wrong.
     A `control_dependencies` on another collection (e.g. TRAINABLE_VARIABLES) does not help.
+
+    BN hard-wired to training mode (`training=True` / slim's default `is_training=True` everywhere,
+    no inference graph) plus a step without the updates is reported here too, once, with both
+    consequences: exported/inference graphs normalise with batch statistics, and the moving
+    averages never move. Some GAN papers keep BN in training mode on purpose (DCGAN-style samplers
+    use batch statistics); then the finding is deliberate: silence it with `# noqa: BNL003` on the
+    step, or for whole files with `per-file-ignores = {"gan/*.py" = ["BNL003"]}` under
+    `[tool.bnlint]`. The fix still helps: the averages then track the data, for an exported
+    inference graph that switches the flag to False.
     """
     example = """
     logits = model(x, is_training=True)

@@ -42,6 +42,8 @@ class TrainingTrueInEval(Rule):
     * inside a function named like an eval path (`evaluate`, `eval_*`, `*_val*`, `test_step`,
       `predict`, `export_*`, `serving_*`, `freeze_*`; pytest tests excluded) that is not itself part
       of a training step;
+    * anywhere in an evaluation/export script (`test.py`, `eval_image_classifier.py`,
+      `export_model.py`) that builds no training step;
     * a model call whose result or inputs are named as evaluation data (`val_logits = model(x_val,
       True)`);
     * an Estimator `model_fn(features, labels, mode)` whose BN flag does not depend on `mode`: the

@@ -32,9 +32,13 @@ class EvalRunInTrainingMode(Rule):
     * the run feeds the flag the literal `True`;
     * the placeholder defaults to `True` and the run's (fully visible) feed dict does not feed it.
 
+    * the run fetches tensors of the training graph in a module that trains: computed by a call
+      whose BN is built with the flag True (`loss = tower_loss(images, is_training=True)`), or
+      attributes of a model constructed in training mode (`model = Model(x, mode="train")`).
+
     A run counts as evaluation when it is in an eval-named function, fetches or feeds names of
-    evaluation data (`val_loss`, `x_test`, `mnist.validation.images`) or loops over them, and does
-    not fetch the training step.
+    evaluation data (`val_loss`, `x_test`, `mnist.validation.images`, or a batch read from one:
+    `vx, vy = sess.run(valid_next)`) or loops over them, and does not fetch the training step.
     """
 
     code = "BNL007"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bnlint.analysis import dotted
 from bnlint.patterns import in_tape
 from bnlint.rule import Invalid, Rule, RuleContext
 
@@ -18,10 +19,25 @@ def _loop_with_tape(ev) -> bool:
     return any(loop in other.loops for loop in ev.loops for other in ev.body.events if in_tape(other))
 
 
+def _in_call_method(body, ev) -> bool:
+    """Constructed unconditionally in ``call()`` of a Keras layer or model class (a ``__call__``
+    of a plain class is often a functional-model builder that runs once)."""
+    if body.class_name is None or body.name.split(".")[-1] != "call" or ev.conds:
+        return False
+    info = body.module
+    cls = info.classes.get(body.class_name)
+    for base in cls.bases if cls is not None else ():
+        name = info.resolve(base.value) or (dotted(base.value) or "")
+        if name.startswith("keras.") or name.endswith(("Layer", "Model")):
+            return True
+    return False
+
+
 class KerasBNCreatedPerStep(Rule):
     """Finds `tf.keras.layers.BatchNormalization(...)` constructed inside a `GradientTape` block, in
-    a function called (through any chain) from inside one, or in a loop whose body runs one,
-    instead of once (in `__init__`/`build`, or when the model is built)."""
+    a function called (through any chain) from inside one, in a loop whose body runs one, or
+    unconditionally in the `call()`/`__call__` method of a layer or model class, instead of once
+    (in `__init__`/`build`, or when the model is built)."""
 
     code = "BNL021"
     name = "keras-bn-created-per-step"
@@ -69,6 +85,18 @@ def train_step(x, opt):
         Invalid(
             """
 import tensorflow as tf
+class Head(tf.keras.layers.Layer):
+    def __init__(self, units):
+        super().__init__()
+        self.dense = tf.keras.layers.Dense(units)
+    def call(self, x, training=False):
+        return tf.keras.layers.BatchNormalization()(self.dense(x), training=training)
+""",
+            lines=[7],
+        ),
+        Invalid(
+            """
+import tensorflow as tf
 dense = tf.keras.layers.Dense(4)
 def forward(x):
     return tf.keras.layers.BatchNormalization()(dense(x), training=True)
@@ -89,7 +117,16 @@ def train_step(x, opt):
                     continue
                 if step is None:
                     step = _called_in_tape(ctx.project, body)
-                if in_tape(ev) or step or _loop_with_tape(ev):
+                if _in_call_method(body, ev):
+                    ctx.report(
+                        ev.node,
+                        f"`{ctx.info.module.code_for_node(ev.node.func)}` is constructed inside "
+                        f"`{body.name}`, which runs every time the layer is applied (each training step "
+                        "in eager mode, each graph build: the train and eval graphs get different BN "
+                        "layers): its gamma/beta and moving statistics are never the trained ones; "
+                        "create it once in `__init__`/`build` and call it here",
+                    )
+                elif in_tape(ev) or step or _loop_with_tape(ev):
                     ctx.report(
                         ev.node,
                         f"`{ctx.info.module.code_for_node(ev.node.func)}` is constructed inside the training step: "
