@@ -12,7 +12,7 @@ everywhere while nothing in the project reads UPDATE_OPS).
 from __future__ import annotations
 
 import weakref
-from typing import List
+from typing import Callable, Dict, List
 
 import libcst as cst
 
@@ -45,11 +45,23 @@ def imported_modules(project: Project, info: ModuleInfo, depth: int = MAX_IMPORT
     return out
 
 
+_PER_MODULE: "weakref.WeakKeyDictionary[Project, Dict[tuple, object]]" = weakref.WeakKeyDictionary()
+
+
+def per_module(project: Project, info: ModuleInfo, fact: Callable[[ModuleInfo], object]):
+    """``fact(info)`` computed once per project (a module is asked about by each importer)."""
+    memo = _PER_MODULE.setdefault(project, {})
+    key = (fact, info.modname)
+    if key not in memo:
+        memo[key] = fact(info)
+    return memo[key]
+
+
 def imported_training_bn(project: Project, info: ModuleInfo) -> List[CallEvent]:
     """Calls building training, collection-based BN in the modules ``info`` imports."""
     out: List[CallEvent] = []
     for mod in imported_modules(project, info):
-        out.extend(project.module_trains_bn(mod))
+        out.extend(per_module(project, mod, project.module_trains_bn))
     return out
 
 

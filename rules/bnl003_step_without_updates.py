@@ -149,7 +149,8 @@ def train(loss_fn, x):
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
         training = project.module_trains_bn(ctx.info)
-        imported = [] if training else imported_training_bn(project, ctx.info)
+        has_step = any(is_step(ev) for ev in ctx.info.all_events())
+        imported = [] if training or not has_step else imported_training_bn(project, ctx.info)
         if not training and not imported:
             return
         always = None

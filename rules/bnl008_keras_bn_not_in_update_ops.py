@@ -7,7 +7,7 @@ import libcst as cst
 from bnlint.analysis import kwarg
 from bnlint.patterns import graph_mode, is_keras_app_with_bn, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.project_bn import imported_modules, site_text
+from bnlint.project_bn import imported_modules, per_module, site_text
 from bnlint.updates import YES, covered, is_step, is_update_collection_call
 
 
@@ -116,9 +116,10 @@ def model_fn(features, labels, mode):
         modules = [info]
         if not keras:
             # A graph-mode builder in another module (``net = models.Net(); net(x)``).
-            modules += [m for m in imported_modules(project, info, depth=2)
-                        if any(_keras_bn(ev) for ev in m.all_events())]
-            if len(modules) == 1 or any(project.module_trains_bn(m) for m in modules):
+            if not graph_mode(info) or not any(is_step(ev) for ev in info.all_events()):
+                return
+            modules += [m for m in imported_modules(project, info, depth=2) if per_module(project, m, _has_keras_bn)]
+            if len(modules) == 1 or any(per_module(project, m, project.module_trains_bn) for m in modules):
                 return  # no Keras BN, or UPDATE_OPS-based BN as well: the collection is not empty
             keras = [ev for ev in modules[1].all_events() if _keras_bn(ev)]
         steps = [ev for ev in info.all_events() if is_step(ev)]
@@ -156,6 +157,10 @@ def model_fn(features, labels, mode):
                 "moving mean/variance never move and inference (training=False) normalises with their "
                 f"initial values; run the step under tf.control_dependencies(model.updates){extra}",
             )
+
+
+def _has_keras_bn(info) -> bool:
+    return any(_keras_bn(ev) for ev in info.all_events())
 
 
 def _keras_bn(ev) -> bool:
