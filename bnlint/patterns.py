@@ -86,11 +86,19 @@ def eval_function_name(body: Body) -> Optional[str]:
     return None
 
 
+# Script names (unit-test modules, ``*_test.py`` / ``test_*.py``, are not evaluation scripts).
+_EVAL_SCRIPT = re.compile(
+    r"^(test|testing)$|^(eval|evaluate|evaluation|validate|validation|predict|prediction|export|freeze)(_|$|\d)|"
+    r"_(eval|evaluate|evaluation|predict|prediction|export|freeze)$",
+    re.I,
+)
+
+
 def eval_script_name(info: ModuleInfo) -> Optional[str]:
     """``test.py``, ``eval.py``, ``eval_image_classifier.py``, ``export_model.py`` that build no
     optimizer step: the file name of an evaluation/export script, else None."""
-    stem = info.modname.split(".")[-1]
-    if not _EVAL_FUNC.search(stem) or _unit_test(stem) or module_has_step(info):
+    parts = info.modname.split(".")
+    if not _EVAL_SCRIPT.search(parts[-1]) or set(parts[:-1]) & {"test", "tests", "testing"} or module_has_step(info):
         return None
     if any(_has_tape(b) for b in info.bodies.values()):
         return None
