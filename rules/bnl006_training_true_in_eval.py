@@ -8,6 +8,7 @@ from bnlint.analysis import arg
 from bnlint.diagnostics import Fix
 from bnlint.patterns import (
     bn_creator,
+    code,
     feeds_training,
     eval_function_name,
     eval_script_name,
@@ -17,6 +18,7 @@ from bnlint.patterns import (
 )
 from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.train_mode_graph import constructed_in_training_mode
 
 
 def _literal_true_flag(ev):
@@ -181,6 +183,13 @@ with tf.variable_scope("m", reuse=True):
                 fn = None  # part of a training step, whatever its name
             model_fn = body.is_function() and _is_model_fn(body)
             for ev in body.events:
+                if fn and not ev.sites:
+                    why = constructed_in_training_mode(project, ctx.info, ev.node)
+                    if why is not None:  # ``model = Model(images, is_training=True)`` in test.py
+                        ctx.report(ev.node, f"`{code(ev.node.func)}` is constructed with `{why}` but {where_fn}: "
+                                   "its BN layers normalise with each batch's own statistics instead of the "
+                                   "learned moving averages; construct it in inference mode")
+                    continue
                 if not any(s.flag == ("const", True) and s.kind != "keras" for s in ev.sites):
                     continue
                 if any(c.kind == "argscope" for c in ev.ctx):

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from data import batches
-from model import inference
+from model import CNN, inference
 
 
 def main():
@@ -25,3 +25,13 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def evaluate_class_model(checkpoint):
+    images = tf.placeholder(tf.float32, [None, 32, 32, 3])
+    labels = tf.placeholder(tf.int64, [None])
+    model = CNN(images, labels, mode="eval")
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        saver.restore(sess, checkpoint)
+        return np.mean([sess.run(model.accuracy, feed_dict={images: x, labels: y}) for x, y in batches("test")])
