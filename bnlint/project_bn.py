@@ -5,8 +5,8 @@ runs the UPDATE_OPS collection.
 Real trainers often reach their model through calls bnlint cannot resolve (``model = Net(args)``,
 ``network_fn = nets_factory.get_network_fn(...)``); the step's module then shows no BN of its own.
 These facts let a rule still decide from the import graph and from the project as a whole, where
-the evidence is unambiguous (a wrong collection around the step; BN that is training-mode
-everywhere while nothing in the project reads UPDATE_OPS).
+the evidence is unambiguous (a wrong collection around the step; training BN while nothing in
+the whole project reads UPDATE_OPS or updates BN in place).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import libcst as cst
 from bnlint import tfnames
 from bnlint.analysis import CallEvent, ModuleInfo, kwarg
 from bnlint.cstwalk import walk
+from bnlint.patterns import module_index
 from bnlint.project import Project, module_fact
 
 MAX_IMPORT_DEPTH = 4
@@ -60,9 +61,25 @@ def per_module(project: Project, info: ModuleInfo, fact: Callable[[ModuleInfo], 
 def imported_training_bn(project: Project, info: ModuleInfo) -> List[CallEvent]:
     """Calls building training, collection-based BN in the modules ``info`` imports."""
     out: List[CallEvent] = []
-    for mod in imported_modules(project, info):
-        out.extend(per_module(project, mod, project.module_trains_bn))
+    modules = imported_modules(project, info)
+    for mod in modules:
+        out.extend(ev for ev in per_module(project, mod, project.module_trains_bn) if _used(project, ev, [info] + modules))
     return out
+
+
+def _used(project: Project, ev: CallEvent, modules: List[ModuleInfo]) -> bool:
+    """The call's function may run: module level, a method (called through objects, which bnlint
+    does not resolve), a function the tree calls, or one named elsewhere (``{"resnet": resnet.net}``,
+    ``partial(net, ...)``). An unused helper builds nothing."""
+    body = ev.body
+    if not body.is_function() or body.class_name is not None or project.is_called(body):
+        return True
+    name = body.name.split(".")[-1]
+    for m in modules:
+        index = module_index(m)
+        if index.name_counts.get(name, 0) > (1 if m is body.module else 0) or name in index.attributes:
+            return True
+    return False
 
 
 # --- is the project's BN ever in inference mode? -----------------------------------------------------
@@ -97,7 +114,8 @@ def _always_training(project: Project) -> bool:
 
 # --- does anything run the update ops? ----------------------------------------------------------------
 
-_UPDATE_MECHANISMS = tfnames.CREATE_TRAIN_OP
+# Helpers that run UPDATE_OPS with the step by default.
+_UPDATE_MECHANISMS = tfnames.CREATE_TRAIN_OP | {"tf.contrib.layers.optimize_loss"}
 
 
 @module_fact

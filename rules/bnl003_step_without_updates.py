@@ -20,9 +20,9 @@ class StepWithoutUpdates(Rule):
     per-tower `get_collection(UPDATE_OPS, scope)`, tensorpack's `RunUpdateOps`, Keras `model.fit`.
 
     When the model behind the step cannot be resolved (`model = Net(args)`, a network factory),
-    the imported modules decide: reported when the step's `control_dependencies` hold another
-    collection, or when every BN layer of the project is hard-wired to training mode and nothing
-    in the project reads UPDATE_OPS.
+    the modules it imports decide: when they build training BN (in functions that run), the step is
+    reported if its `control_dependencies` hold another collection, or if nothing in the whole
+    project reads UPDATE_OPS, updates BN in place or uses a helper that runs the updates.
     """
 
     code = "BNL003"
@@ -166,7 +166,7 @@ def train(loss_fn, x):
                 continue
             if always is None:
                 always = bn_always_training(project)
-            if imported and verdict != WRONG and not (always and not project_runs_updates(project)):
+            if imported and verdict != WRONG and project_runs_updates(project):
                 continue  # the model behind the step is not visible: only unambiguous cases
             what = (
                 "its control_dependencies hold another collection, not UPDATE_OPS"
