@@ -27,3 +27,15 @@ class NormalizedHead(tf.keras.layers.Layer):
     def call(self, x, training=False):
         x = self.dense(x)
         return tf.keras.layers.BatchNormalization()(x, training=training)  # expect: BNL021
+
+
+class NormalizedHeadFixed(tf.keras.layers.Layer):
+    """Projection + BN, both created once."""
+
+    def __init__(self, units):
+        super(NormalizedHeadFixed, self).__init__()
+        self.dense = tf.keras.layers.Dense(units)
+        self.bn = tf.keras.layers.BatchNormalization()
+
+    def call(self, x, training=False):
+        return self.bn(self.dense(x), training=training)

@@ -2,12 +2,12 @@ import argparse
 
 import tensorflow as tf
 
-from model import build_net
+from model import build_model
 
 
 def model_fn(features, labels, mode, params):
     training = mode == tf.estimator.ModeKeys.TRAIN
-    net = build_net(params["num_classes"], training)
+    net = build_model(params["num_classes"], training)
     logits = net(features["image"])
     predictions = {"classes": tf.argmax(logits, 1), "probabilities": tf.nn.softmax(logits)}
     if mode == tf.estimator.ModeKeys.PREDICT:
