@@ -34,7 +34,10 @@ def imported_modules(project: Project, info: ModuleInfo, depth: int = MAX_IMPORT
         nxt = []
         for mod in todo:
             for imp in mod.local_imports.values():
-                names = [imp[1]] if imp[0] == "module" else [f"{imp[1]}.{imp[2]}" if imp[1].strip(".") else imp[1] + imp[2], imp[1]]
+                if imp[0] == "module":
+                    names = [imp[1]]
+                else:  # ``from pkg import mod`` or ``from mod import name``
+                    names = [f"{imp[1]}.{imp[2]}" if imp[1].strip(".") else imp[1] + imp[2], imp[1]]
                 for name in names:
                     found = project.find_module(name, mod) if name.strip(".") or name.startswith(".") else None
                     if found is not None and found.modname not in seen:
@@ -140,6 +143,12 @@ def module_runs_updates(info: ModuleInfo) -> bool:
 
 def project_runs_updates(project: Project) -> bool:
     return project.any_module(module_runs_updates)
+
+
+def calls_own_function(project: Project, ev: CallEvent) -> bool:
+    """The call runs a function of its own module (``main()``): its BN is reported inside it."""
+    tgt = project.target(ev)
+    return tgt is not None and tgt.module is ev.body.module
 
 
 def site_text(ev: CallEvent) -> str:

@@ -17,6 +17,7 @@ from bnlint.patterns import (
     trains_here,
 )
 from bnlint.project import call_arg
+from bnlint.project_bn import calls_own_function
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.train_mode_graph import constructed_in_training_mode
 
@@ -196,7 +197,7 @@ with tf.variable_scope("m", reuse=True):
                     continue  # an arg_scope around the call may set is_training
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
-                if fn and script and fn == script and _local_target(project, ev):
+                if fn and script and fn == script and calls_own_function(project, ev):
                     continue  # ``main()`` of the script: reported inside it
                 if fn:
                     where = where_fn
@@ -222,11 +223,6 @@ with tf.variable_scope("m", reuse=True):
             "batch and the trained statistics are never used",
             fix=fix,
         )
-
-
-def _local_target(project, ev) -> bool:
-    tgt = project.target(ev)
-    return tgt is not None and tgt.module is ev.body.module
 
 
 def _true_flag_argument(project, ev):

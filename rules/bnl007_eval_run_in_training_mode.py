@@ -158,7 +158,9 @@ def run_eval(sess, batches):
                         "averages; feed False",
                         fix=Fix("Feed False when evaluating", (replace_node(info, value, "False"),), applicability="unsafe"),
                     )
-            source = None if fed or not module_has_step(info) else training_mode_source(ctx.project, ev.body, arg(ev.node, "fetches", 0), ev.order)
+            source = None
+            if not fed and module_has_step(info):
+                source = training_mode_source(ctx.project, ev.body, arg(ev.node, "fetches", 0), ev.order)
             if source is not None:
                 node, why = source
                 ctx.report(

@@ -7,7 +7,7 @@ import libcst as cst
 from bnlint.analysis import kwarg
 from bnlint.patterns import graph_mode, is_keras_app_with_bn, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.project_bn import imported_modules, per_module, site_text
+from bnlint.project_bn import calls_own_function, imported_modules, per_module, site_text
 from bnlint.updates import YES, covered, is_step, is_update_collection_call
 
 
@@ -130,7 +130,9 @@ def model_fn(features, labels, mode):
         flags = [v for m in modules for v in _training_args(m)]
         if flags and all(isinstance(v, cst.Name) and v.value == "False" for v in flags):
             return
-        first = keras[0]
+        # Where the layers are built: a direct construction or another module's builder, not a
+        # call of this module's own functions (``main()``).
+        first = next((e for e in keras if not calls_own_function(project, e)), keras[0])
         keras_line = (f"line {ctx.line_of(first.node)}" if first.body.module is info
                       else site_text(first))
         extra = "" if flags else (

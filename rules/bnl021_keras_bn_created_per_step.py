@@ -1,9 +1,13 @@
-"""BNL021: a Keras BN layer constructed inside a training step (new variables every step)."""
+"""BNL021: a Keras BN layer constructed where it runs repeatedly (each training step, each call(),
+each model build): new, untrained variables every time."""
 
 from __future__ import annotations
 
+import libcst as cst
+
 from bnlint.analysis import dotted
-from bnlint.patterns import in_tape
+from bnlint.patterns import evalish_data_name, in_tape, training_param
+from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
 
 
@@ -17,6 +21,33 @@ def _called_in_tape(project, body, depth: int = 0) -> bool:
 def _loop_with_tape(ev) -> bool:
     """Constructed in a loop whose body also runs a GradientTape (a training loop)."""
     return any(loop in other.loops for loop in ev.loops for other in ev.body.events if in_tape(other))
+
+
+def _eval_rebuilds(project, info):
+    """(evaluation call, earlier call) pairs of one builder of Keras BN in one body of the graph."""
+    for body in info.bodies.values():
+        builds = {}
+        for ev in body.events:
+            tgt = project.target(ev)
+            if tgt is None or not any(s.kind == "keras" for s in tgt.summary) or tgt.name.split(".")[-1] in _ONCE:
+                continue
+            if any(c.kind == "graph" for c in ev.ctx):
+                continue  # a graph of its own (restored from a checkpoint)
+            first = builds.setdefault(tgt.key, ev)
+            if first is not ev and _evaluation_call(ev, tgt):
+                yield ev, first
+
+
+_ONCE = {"__init__", "build", "call", "__call__"}
+
+
+def _evaluation_call(ev, tgt) -> bool:
+    """Named as evaluation (``val_logits = f(x_val)``) or passing False for a training parameter."""
+    if any(evalish_data_name(n) for n in set(ev.targets) | ev.arg_names()):
+        return True
+    param = training_param(tgt)
+    value = call_arg(ev, tgt, param) if param else None
+    return isinstance(value, cst.Name) and value.value == "False"
 
 
 def _in_call_method(body, ev) -> bool:
@@ -37,11 +68,14 @@ class KerasBNCreatedPerStep(Rule):
     """Finds `tf.keras.layers.BatchNormalization(...)` constructed inside a `GradientTape` block, in
     a function called (through any chain) from inside one, in a loop whose body runs one, or
     unconditionally in the `call()`/`__call__` method of a layer or model class, instead of once
-    (in `__init__`/`build`, or when the model is built)."""
+    (in `__init__`/`build`, or when the model is built); and a builder function that constructs
+    Keras BN called again for evaluation in the same graph (`val_logits = build_net(x_val, False)`
+    after `logits = build_net(x, True)`): Keras layers ignore `variable_scope` reuse, so the second
+    call gets its own, never-trained BN layers."""
 
     code = "BNL021"
     name = "keras-bn-created-per-step"
-    summary = "Keras BN layer constructed inside the training step: new, untrained variables every step"
+    summary = "Keras BN layer constructed per step/call/build: new, untrained variables every time"
     why = """
     Every construction creates a new layer with new gamma/beta and fresh moving statistics
     (mean 0, variance 1). Built inside the step, the optimizer updates a layer that is thrown away,
@@ -110,6 +144,15 @@ def train_step(x, opt):
     ]
 
     def check(self, ctx: RuleContext) -> None:
+        for ev, first in _eval_rebuilds(ctx.project, ctx.info):
+            ctx.report(
+                ev.node,
+                f"`{ctx.info.module.code_for_node(ev.node.func)}` constructs new Keras BN layers on every call, "
+                f"and this evaluation build comes after the training build at line {ctx.line_of(first.node)}: "
+                "Keras layers ignore variable_scope reuse, so it evaluates BN layers of its own whose "
+                "moving statistics (and gamma/beta) were never trained; build the model once "
+                "(a tf.keras.Model) and call it with training=False",
+            )
         for body in ctx.info.bodies.values():
             step = None
             for ev in body.events:
