@@ -870,3 +870,23 @@ class Trainer:
         self.opt.apply_gradients(zip(grads, self.net.trainable_variables))
 '''
     check_pair("BNL017", src, src.replace("self.net(x))", "self.net(x, training=True))"))
+
+
+PROGRAMS = os.path.join(os.path.dirname(__file__), "programs")
+
+
+def test_bn_hard_wired_to_training_mode_is_one_finding_naming_both_consequences():
+    # DCGAN-style: BN always training=True, the model behind an unresolved class, no update ops.
+    result = lint_paths([os.path.join(PROGRAMS, "gan_hardwired_bn")], Settings())
+    found = [d for d in result.diagnostics]
+    assert {d.code for d in found} == {"BNL003"} and len(found) == 2  # one per step, nothing else
+    for d in found:
+        assert "hard-wired to training mode" in d.message and "batch statistics" in d.message
+        assert "never updated" in d.message and "imported model, model.py:" in d.message
+        assert d.fix is not None
+
+
+def test_bn_with_a_flag_behind_an_unresolved_model_keeps_the_plain_message():
+    result = lint_paths([os.path.join(PROGRAMS, "model_object_no_updates")], Settings())
+    (d,) = result.diagnostics
+    assert "mean 0, variance 1" in d.message and "hard-wired" not in d.message
