@@ -12,41 +12,54 @@ the whole project reads UPDATE_OPS or updates BN in place).
 from __future__ import annotations
 
 import weakref
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import libcst as cst
 
 from bnlint import tfnames
-from bnlint.analysis import CallEvent, ModuleInfo, kwarg
-from bnlint.cstwalk import walk
+from bnlint.analysis import CallEvent, ModuleInfo, arg, kwarg, literal_string
 from bnlint.patterns import module_index
 from bnlint.project import Project, module_fact
 
-MAX_IMPORT_DEPTH = 4
+
+def imported_modules(project: Project, info: ModuleInfo) -> List[ModuleInfo]:
+    """Modules of the linted tree with BN sites that ``info`` imports, directly or through one
+    module it imports (``train -> nets_factory -> resnet``). Only those direct imports and modules
+    with BN are parsed: this runs for modules with an optimizer step, on trees of any size."""
+    return _import_graph(project, info)[1]
 
 
-def imported_modules(project: Project, info: ModuleInfo, depth: int = MAX_IMPORT_DEPTH) -> List[ModuleInfo]:
-    """Modules of the linted tree that ``info`` imports, directly or through other modules."""
+def _import_graph(project: Project, info: ModuleInfo) -> Tuple[List[ModuleInfo], List[ModuleInfo]]:
+    """(direct imports, imported modules with BN sites) of ``info``."""
     seen = {info.modname}
     out: List[ModuleInfo] = []
-    todo = [info]
-    for _ in range(depth):
-        nxt = []
-        for mod in todo:
-            for imp in mod.local_imports.values():
-                if imp[0] == "module":
-                    names = [imp[1]]
-                else:  # ``from pkg import mod`` or ``from mod import name``
-                    names = [f"{imp[1]}.{imp[2]}" if imp[1].strip(".") else imp[1] + imp[2], imp[1]]
-                for name in names:
-                    found = project.find_module(name, mod) if name.strip(".") or name.startswith(".") else None
-                    if found is not None and found.modname not in seen:
-                        seen.add(found.modname)
-                        out.append(found)
-                        nxt.append(found)
-                        break
-        todo = nxt
-    return out
+    direct: List[ModuleInfo] = []
+    for name in _import_names(info):
+        m = project.find_module(name, info)
+        if m is not None and m.modname not in seen:
+            seen.add(m.modname)
+            direct.append(m)
+    for m in direct:
+        if project.find_bn_module(m.modname, info) is not None:
+            out.append(m)
+    for m in direct:
+        for name in _import_names(m):
+            found = project.find_bn_module(name, m)
+            if found is not None and found.modname not in seen:
+                seen.add(found.modname)
+                out.append(found)
+    return direct, out
+
+
+def _import_names(info: ModuleInfo) -> List[str]:
+    """Dotted names a module's imports may refer to (``from pkg import mod``: ``pkg.mod``, ``pkg``)."""
+    out: List[str] = []
+    for imp in info.local_imports.values():
+        if imp[0] == "module":
+            out.append(imp[1])
+        else:
+            out.extend([f"{imp[1]}.{imp[2]}" if imp[1].strip(".") else imp[1] + imp[2], imp[1]])
+    return list(dict.fromkeys(n for n in out if n.strip(".") or n.startswith(".")))
 
 
 _PER_MODULE: "weakref.WeakKeyDictionary[Project, Dict[tuple, object]]" = weakref.WeakKeyDictionary()
@@ -64,9 +77,10 @@ def per_module(project: Project, info: ModuleInfo, fact: Callable[[ModuleInfo], 
 def imported_training_bn(project: Project, info: ModuleInfo) -> List[CallEvent]:
     """Calls building training, collection-based BN in the modules ``info`` imports."""
     out: List[CallEvent] = []
-    modules = imported_modules(project, info)
+    direct, modules = _import_graph(project, info)
     for mod in modules:
-        out.extend(ev for ev in per_module(project, mod, project.module_trains_bn) if _used(project, ev, [info] + modules))
+        out.extend(ev for ev in per_module(project, mod, project.module_trains_bn)
+                   if _used(project, ev, [info] + direct + modules))
     return out
 
 
@@ -125,15 +139,11 @@ _UPDATE_MECHANISMS = tfnames.CREATE_TRAIN_OP | {"tf.contrib.layers.optimize_loss
 def module_runs_updates(info: ModuleInfo) -> bool:
     """The module names UPDATE_OPS, makes BN update in place (``updates_collections=None``), reads
     Keras ``.updates`` or uses a helper that runs the updates (``create_train_op``, RunUpdateOps)."""
-    for node in walk(info.module):
-        if isinstance(node, cst.Attribute) and node.attr.value in ("UPDATE_OPS", "updates", "RunUpdateOps"):
-            return True
-        if isinstance(node, cst.SimpleString) and "update_ops" in node.value.lower():
-            return True
-        if isinstance(node, cst.Name) and node.value == "RunUpdateOps":
-            return True
+    index = module_index(info)
+    if index.attributes & {"UPDATE_OPS", "updates", "RunUpdateOps"} or "RunUpdateOps" in index.name_counts:
+        return True
     for ev in info.all_events():
-        if ev.callee in _UPDATE_MECHANISMS:
+        if ev.callee in _UPDATE_MECHANISMS or literal_string(arg(ev.node, "key", 0)) == "update_ops":
             return True
         upd = kwarg(ev.node, "updates_collections")
         if isinstance(upd, cst.Name) and upd.value == "None":

@@ -118,7 +118,7 @@ def model_fn(features, labels, mode):
             # A graph-mode builder in another module (``net = models.Net(); net(x)``).
             if not graph_mode(info) or not any(is_step(ev) for ev in info.all_events()):
                 return
-            modules += [m for m in imported_modules(project, info, depth=2) if per_module(project, m, _has_keras_bn)]
+            modules += [m for m in imported_modules(project, info) if per_module(project, m, _has_keras_bn)]
             if len(modules) == 1 or any(per_module(project, m, project.module_trains_bn) for m in modules):
                 return  # no Keras BN, or UPDATE_OPS-based BN as well: the collection is not empty
             keras = [ev for ev in modules[1].all_events() if _keras_bn(ev)]
