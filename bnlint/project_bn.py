@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Tuple
 import libcst as cst
 
 from bnlint import tfnames
-from bnlint.analysis import CallEvent, ModuleInfo, arg, kwarg, literal_string
+from bnlint.analysis import CallEvent, ModuleInfo, dotted, literal_string
 from bnlint.patterns import module_index
 from bnlint.project import Project, module_fact
 
@@ -135,20 +135,27 @@ def _always_training(project: Project) -> bool:
 _UPDATE_MECHANISMS = tfnames.CREATE_TRAIN_OP | {"tf.contrib.layers.optimize_loss"}
 
 
+_UPDATE_ATTRS = ("UPDATE_OPS", "updates")
+
+
 @module_fact
 def module_runs_updates(info: ModuleInfo) -> bool:
-    """The module names UPDATE_OPS, makes BN update in place (``updates_collections=None``), reads
-    Keras ``.updates`` or uses a helper that runs the updates (``create_train_op``, RunUpdateOps)."""
-    index = module_index(info)
-    if index.attributes & {"UPDATE_OPS", "updates", "RunUpdateOps"} or "RunUpdateOps" in index.name_counts:
-        return True
+    """The module reads UPDATE_OPS or Keras ``.updates``, makes BN update in place
+    (``updates_collections=None``) or uses a helper that runs the updates (``create_train_op``,
+    ``optimize_loss``, RunUpdateOps). From the calls and assignments only: it runs on every module."""
     for ev in info.all_events():
-        if ev.callee in _UPDATE_MECHANISMS or literal_string(arg(ev.node, "key", 0)) == "update_ops":
+        if ev.callee in _UPDATE_MECHANISMS or (dotted(ev.node.func) or "").endswith("RunUpdateOps"):
             return True
-        upd = kwarg(ev.node, "updates_collections")
-        if isinstance(upd, cst.Name) and upd.value == "None":
-            return True
-    return False
+        for a in ev.node.args:
+            if isinstance(a.value, cst.Attribute) and a.value.attr.value in _UPDATE_ATTRS:
+                return True
+            if a.keyword is not None and a.keyword.value == "updates_collections" and \
+                    isinstance(a.value, cst.Name) and a.value.value == "None":
+                return True
+            if literal_string(a.value) == "update_ops":
+                return True
+    return any(isinstance(v, cst.Attribute) and v.attr.value in _UPDATE_ATTRS
+               for body in info.bodies.values() for values in body.assigned.values() for _, v in values)
 
 
 def project_runs_updates(project: Project) -> bool:
