@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
-from bnlint.analysis import arg
+from bnlint.analysis import arg, names_in
 from bnlint.diagnostics import Fix
 from bnlint.patterns import (
     bn_creator,
     code,
     feeds_training,
+    is_training_name,
     eval_function_name,
     eval_script_name,
     evalish_data_name,
@@ -33,6 +36,15 @@ def _literal_true_flag(ev):
     return None
 
 
+_TRAIN_DATA = re.compile(r"(^|_)train(ing)?(_|$)", re.I)
+
+
+def _on_training_data(ev) -> bool:
+    """``loss = model(train_x, True)``: a build on training data (flag names do not count)."""
+    names = names_in([a.value for a in ev.node.args]) | set(ev.targets)
+    return any(_TRAIN_DATA.search(n) and not is_training_name(n) for n in names)
+
+
 def _is_model_fn(body) -> bool:
     params = body.params
     return "mode" in params and ("features" in params or body.name.split(".")[-1].endswith("model_fn"))
@@ -46,7 +58,7 @@ class TrainingTrueInEval(Rule):
       `predict`, `export_*`, `serving_*`, `freeze_*`; pytest tests excluded) that is not itself part
       of a training step;
     * anywhere in an evaluation/export script (`test.py`, `eval_image_classifier.py`,
-      `export_model.py`) that builds no training step;
+      `export_model.py`) that builds no training step and never builds BN in inference mode;
     * a model call whose result or inputs are named as evaluation data (`val_logits = model(x_val,
       True)`);
     * an Estimator `model_fn(features, labels, mode)` whose BN flag does not depend on `mode`: the
@@ -175,6 +187,8 @@ with tf.variable_scope("m", reuse=True):
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
         script = eval_script_name(ctx.info)
+        if script and any(s.flag != ("const", True) for ev in ctx.info.all_events() for s in ev.sites):
+            script = None  # it also builds BN in inference mode (or follows a flag): not evaluation only
         for body in ctx.info.bodies.values():
             fn = eval_function_name(body) if body.is_function() else None
             where_fn = f"`{fn}` is an evaluation/prediction/export path"
@@ -197,8 +211,9 @@ with tf.variable_scope("m", reuse=True):
                     continue  # an arg_scope around the call may set is_training
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
-                if fn and script and fn == script and calls_own_function(project, ev):
-                    continue  # ``main()`` of the script: reported inside it
+                if fn and script and fn == script and (
+                        calls_own_function(project, ev) or _on_training_data(ev)):
+                    continue  # ``main()`` of the script (reported inside it), or a build on training data
                 if fn:
                     where = where_fn
                 elif model_fn:
