@@ -62,6 +62,12 @@ def _import_names(info: ModuleInfo) -> List[str]:
     return list(dict.fromkeys(n for n in out if n.strip(".") or n.startswith(".")))
 
 
+def unit_test_module(info: ModuleInfo) -> bool:
+    """``*_test.py``, ``test_*.py`` or under ``tests/``: tiny graphs, not trainers."""
+    parts = info.modname.split(".")
+    return parts[-1].startswith("test_") or parts[-1].endswith("_test") or bool(set(parts[:-1]) & {"test", "tests"})
+
+
 _PER_MODULE: "weakref.WeakKeyDictionary[Project, Dict[tuple, object]]" = weakref.WeakKeyDictionary()
 
 

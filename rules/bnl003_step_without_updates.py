@@ -6,7 +6,7 @@ from typing import Optional
 
 from bnlint.diagnostics import Fix
 from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
-from bnlint.project_bn import bn_always_training, imported_training_bn, project_runs_updates, site_text
+from bnlint.project_bn import bn_always_training, imported_training_bn, project_runs_updates, site_text, unit_test_module
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import WRONG, YES, covered, is_step
 
@@ -150,7 +150,7 @@ def train(loss_fn, x):
         project = ctx.project
         training = project.module_trains_bn(ctx.info)
         has_step = any(is_step(ev) for ev in ctx.info.all_events())
-        imported = [] if training or not has_step else imported_training_bn(project, ctx.info)
+        imported = [] if training or not has_step or unit_test_module(ctx.info) else imported_training_bn(project, ctx.info)
         if not training and not imported:
             return
         always = None
