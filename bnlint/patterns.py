@@ -87,6 +87,25 @@ def eval_function_name(body: Body) -> Optional[str]:
     return None
 
 
+# Script names (unit-test modules, ``*_test.py`` / ``test_*.py``, are not evaluation scripts).
+_EVAL_SCRIPT = re.compile(
+    r"^(test|testing)$|^(eval|evaluate|evaluation|validate|validation|predict|prediction|export|freeze)(_|$|\d)|"
+    r"_(eval|evaluate|evaluation|predict|prediction|export|freeze)$",
+    re.I,
+)
+
+
+def eval_script_name(info: ModuleInfo) -> Optional[str]:
+    """``test.py``, ``eval.py``, ``eval_image_classifier.py``, ``export_model.py`` that build no
+    optimizer step: the file name of an evaluation/export script, else None."""
+    parts = info.modname.split(".")
+    if not _EVAL_SCRIPT.search(parts[-1]) or set(parts[:-1]) & {"test", "tests", "testing"} or module_has_step(info):
+        return None
+    if any(_has_tape(b) for b in info.bodies.values()):
+        return None
+    return info.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def evalish_data_name(name: str) -> bool:
     return bool(_EVAL_DATA.search(name))
 
@@ -649,6 +668,12 @@ def eval_run_reason(ev: CallEvent, pairs) -> Optional[str]:
         if any(evalish_data_name(tok) for tok in _name_tokens(value)):
             text = code(value)
             return f"it feeds `{text if len(text) <= 40 else text[:37] + '...'}`"
+    for _, value in pairs:
+        # ``vx, vy = sess.run(valid_next)`` / ``for vx, vy in val_batches:`` before the run.
+        bound = ev.body.binding(value.value, ev.order) if isinstance(value, cst.Name) else None
+        tok = next((t for t in _name_tokens(bound) if evalish_data_name(t)), None) if bound is not None else None
+        if tok is not None:
+            return f"it feeds `{value.value}`, read from `{tok}`"
     for loop in ev.loops:
         it = getattr(loop.node, "iter", None)
         for tok in _name_tokens(it):

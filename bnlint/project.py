@@ -128,6 +128,11 @@ class Project:
     def find_module(self, name: str, importer: ModuleInfo) -> Optional[ModuleInfo]:
         return self._module(self._ask("find", name, importer.modname))
 
+    def find_bn_module(self, name: str, importer: ModuleInfo) -> Optional[ModuleInfo]:
+        """Like ``find_module``, but only a module with BN sites is parsed and returned."""
+        modname = self._ask("find", name, importer.modname)
+        return self._module(modname) if modname is not None and self._ask("has-sites", modname) else None
+
     def target(self, ev: CallEvent) -> Optional[Body]:
         """The function of the linted tree that this call runs, if any."""
         return self._body(self._ask("target", self._event_ids.get(id(ev))))

@@ -237,6 +237,8 @@ class Index:
             return self.body_keys
         if kind == "all-callers":
             return frozenset(self.callers)
+        if kind == "has-sites":
+            return bool(self.module_sites(query[1]))
         if kind == "fact":
             return self.facts.get(query[1])
         if kind == "role-by-import":

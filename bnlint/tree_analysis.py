@@ -3,8 +3,9 @@
 1. Read every file (the main process; cheap). With the cache on, a run whose files, settings and
    bnlint code are all unchanged is answered from its run record here: no parsing, no libcst.
 2. Relevant files: the text ``prefilter`` and, on CPython's AST, a BN word used in code
-   (``uses_bn``); then, transitively, files importing a module whose functions build BN layers
-   (``importers_of``), since calls to those helpers are what rules follow.
+   (``uses_bn``); then, transitively, files importing a module whose functions build BN layers,
+   directly or through such helpers of other modules (``importers_of``), since calls to those
+   helpers are what rules follow.
 3. Phase 1 for each (``parallel.analyse``, in workers): summary + findings from module-local facts +
    the questions the rules asked. Cached per file content.
 4. The main process solves the cross-module index from all summaries (``summary.solve``).
@@ -140,6 +141,17 @@ class _Run:
             grow = set(found)
             frontier |= grow
         chosen = {p for p in candidates if p not in self.skipped}
+        # Candidates whose functions call those helpers (``model.py`` using ``ops.batch_norm``)
+        # build BN too: their importers (``main.py``) matter as well.
+        with_functions = {s.modname for s in batch if _has_functions(s)} - frontier
+        users = {p: imported_modules(raws[p], modnames[p]) for p in chosen if modnames[p] in with_functions}
+        while users:
+            found = importers_of(frontier, users)
+            if not found:
+                break
+            for p in found:
+                frontier.add(modnames[p])
+                del users[p]
         pending = {p: imported_modules(raws[p], modnames[p]) for p in self.order if p not in chosen}
         while frontier and pending:
             found = importers_of(frontier, pending)

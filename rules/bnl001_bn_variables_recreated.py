@@ -11,6 +11,7 @@ from bnlint import tfnames
 from bnlint.analysis import arg, kwarg, literal_string, positional
 from bnlint.diagnostics import Fix
 from bnlint.fixes import insert_keyword, is_single_statement_line, tf_prefix, wrap_block, wrap_statement
+from bnlint.project import call_arg
 from bnlint.root_causes import reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import new_variable_sites, reuse_in_effect
@@ -33,14 +34,24 @@ def _flag_kinds(ev) -> set:
 _NAME_WORDS = ("scope", "name", "name_or_scope")
 
 
-def _distinct_names(first, ev) -> bool:
+def _name_word(word: str) -> bool:
+    return word in _NAME_WORDS or word.endswith(("_scope", "_name"))
+
+
+def _distinct_names(project, first, ev) -> bool:
     """The two calls pass their own scope/name (``_stack(x, 64, scope='conv2')`` after ``scope='conv1'``,
-    ``scope=str(i)``): the function's named layers get a different prefix each time."""
+    ``scope=str(i)``, ``batch_norm(h1, "d_bn2")`` after ``"d_bn1"`` for a ``name`` parameter): the
+    function's named layers get a different prefix each time."""
     def names(call):
-        return {a.keyword.value: a.value for a in call.node.args
-                if a.keyword is not None and (a.keyword.value in _NAME_WORDS or a.keyword.value.endswith(("_scope", "_name")))}
+        return {a.keyword.value: a.value for a in call.node.args if a.keyword is not None and _name_word(a.keyword.value)}
 
     a, b = names(first), names(ev)
+    callee = project.target(ev)
+    for param in callee.params if callee is not None else ():
+        if _name_word(param) and param not in a and param not in b:  # passed by position
+            va, vb = call_arg(first, callee, param), call_arg(ev, callee, param)
+            if va is not None and vb is not None:
+                a[param], b[param] = va, vb
     for key in set(a) & set(b):
         la, lb = literal_string(a[key]), literal_string(b[key])
         if la is None or lb is None or la != lb:
@@ -318,7 +329,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 continue
             fresh_named = any(s.named for s in new_variable_sites(ev))
             same_scope = _vscopes(first) == _vscopes(ev)
-            if fresh_named and same_scope and not _distinct_names(first, ev):
+            if fresh_named and same_scope and not _distinct_names(ctx.project, first, ev):
                 ctx.report(
                     ev.node,
                     f"`{name}` builds the same BN variables again (first at line {ctx.line_of(first.node)}) "

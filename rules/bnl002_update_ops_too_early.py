@@ -7,10 +7,13 @@ from typing import List, Optional
 import libcst as cst
 
 from bnlint.analysis import names_in
-from bnlint.cstwalk import find
+from bnlint.cstwalk import find, walk
 from bnlint.diagnostics import Fix
 from bnlint.fixes import (
     block_statements,
+    tf_prefix,
+    update_ops_expr,
+    wrap_statement,
     comment_rows_above,
     has_multiline_string,
     is_single_statement_line,
@@ -19,7 +22,7 @@ from bnlint.fixes import (
     statement_chain,
 )
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import consumers, is_update_collection_call
+from bnlint.updates import consumers, is_step, is_update_collection_call
 
 
 class UpdateOpsTooEarly(Rule):
@@ -54,7 +57,12 @@ class UpdateOpsTooEarly(Rule):
     `with tf.control_dependencies(update_ops):`, keeping the variable name. When the list is also
     read in between, or other code may read the name (a helper reading it as a global, as the
     report's `setup_grad` does inside the tower loop; a closure), the statement is repeated there
-    instead of moved, so that code keeps its (early) list. No fix is offered when the
+    instead of moved, so that code keeps its (early) list. When the list is used inside the tower
+    loop itself (`with tf.control_dependencies(update_ops): grads = opt.compute_gradients(loss)`
+    per tower, the report's `setup_grad` inlined), no single place serves those uses: the fix then
+    wraps the step built after the loop (`apply_gradients`) in
+    `with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):`, read there, after
+    every tower, so the step waits for all towers' update ops. Otherwise no fix is offered when the
     two places run under different loops/conditions, when something the statement reads is
     reassigned in between, or when the step using the list is built in another function.
     """
@@ -147,6 +155,40 @@ def build(x, n):
     return train_op
 """,
         ),
+        Invalid(
+            """
+import tensorflow as tf
+def build(x, n, train_flag):
+    opt = tf.train.AdamOptimizer()
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    tower_grads = []
+    for i in range(n):
+        with tf.device("/gpu:%d" % i):
+            loss = tf.reduce_sum(tf.layers.batch_normalization(x[i], training=train_flag))
+            with tf.control_dependencies(update_ops):
+                grads = opt.compute_gradients(loss)
+            tower_grads.append(grads)
+    train_op = opt.apply_gradients(tower_grads[0])
+    return train_op
+""",
+            lines=[4],
+            expected_fix="""
+import tensorflow as tf
+def build(x, n, train_flag):
+    opt = tf.train.AdamOptimizer()
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    tower_grads = []
+    for i in range(n):
+        with tf.device("/gpu:%d" % i):
+            loss = tf.reduce_sum(tf.layers.batch_normalization(x[i], training=train_flag))
+            with tf.control_dependencies(update_ops):
+                grads = opt.compute_gradients(loss)
+            tower_grads.append(grads)
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        train_op = opt.apply_gradients(tower_grads[0])
+    return train_op
+""",
+        ),
     ]
 
     def check(self, ctx: RuleContext) -> None:
@@ -171,7 +213,7 @@ def build(x, n):
                     rebinds = [o for o, _ in ev.body.assigned.get(name, []) if o > later_bn[-1].order]
                     if rebinds:
                         uses = []  # re-read after the model was built
-            if not uses:
+            if not uses or _steps_read_late(ev, later_bn):
                 continue
             first = later_bn[0]
             ctx.report(
@@ -181,7 +223,7 @@ def build(x, n):
                 "empty or partial, so the moving_mean/moving_variance of those BN layers are never "
                 "updated and inference uses their initial values (mean 0, variance 1); read the "
                 "collection after the model/tower loop",
-                fix=self._fix(ctx, ev, uses, later_bn),
+                fix=self._fix(ctx, ev, uses, later_bn) or _step_fix(ctx, ev, uses, later_bn),
             )
 
     @staticmethod
@@ -249,6 +291,67 @@ def build(x, n):
             if ev.training_collection_sites():
                 out.append(ev)
         return out
+
+
+def _late_steps(gather, later_bn):
+    """Steps built after the towers, under the same loops and conditions as the early read."""
+    last_bn = max(b.order for b in later_bn)
+    return [e for e in gather.body.events if is_step(e) and e.order > last_bn
+            and e.loops == gather.loops and e.conds == gather.conds]
+
+
+def _steps_read_late(gather, later_bn) -> bool:
+    """Every step after the towers runs under control_dependencies of UPDATE_OPS read after the
+    last BN layer (what ``_step_fix`` writes): the early list then covers nothing that matters."""
+    steps = _late_steps(gather, later_bn)
+    if not steps:
+        return False
+    info = gather.body.module
+    last_bn = max(b.order for b in later_bn)
+    late = [u for u in gather.body.events if u.order > last_bn and is_update_collection_call(info, u.node)]
+
+    def reads_late(c) -> bool:
+        expr = c.call.args[0].value if c.call is not None and c.call.args else None
+        if expr is None:
+            return False
+        inside = {id(n) for n in walk(expr)}
+        if any(id(u.node) in inside for u in late):
+            return True
+        if isinstance(expr, cst.Name):
+            value = gather.body.binding(expr.value, c.order)
+            return value is not None and any(u.node is value or id(u.node) in {id(n) for n in walk(value)} for u in late)
+        return False
+
+    return all(any(c.kind == "deps" and reads_late(c) for c in e.ctx) for e in steps)
+
+
+def _step_fix(ctx: RuleContext, gather, uses, later_bn) -> Optional[Fix]:
+    """When the early list is used inside the tower loop (``with control_dependencies(update_ops):
+    grads = opt.compute_gradients(loss)`` per tower, the report's ``setup_grad`` inlined), no place
+    for the read serves every use. Instead the step built after the towers, under the same loops
+    and conditions as the early read, runs under ``control_dependencies`` of the collection read
+    right there: it then holds every tower's update ops, and the step depends on all of them. The
+    early read and its uses stay (they are harmless); nothing else changes meaning."""
+    info = ctx.info
+    prefix = tf_prefix(info)
+    if prefix is None or len(gather.node.args) != 1:
+        return None  # a scoped read: the whole collection could pull in other models' updates
+    if not any(len(u.loops) > len(gather.loops) for u in uses):
+        return None  # not the tower-loop shape: the plain fix or none
+    steps = _late_steps(gather, later_bn)
+    if not steps or any(not is_single_statement_line(e.line_stmt) for e in steps):
+        return None
+    header = f"with {prefix}.control_dependencies({update_ops_expr(prefix)})"
+    edits = []
+    for stmt in dict.fromkeys(e.line_stmt for e in steps):
+        edit = wrap_statement(info, stmt, header)
+        if edit is None:
+            return None
+        edits.append(edit)
+    # A training BN layer built after a step would be missing from the list read there.
+    later = any(o.order > min(e.order for e in steps) and o.training_collection_sites() for o in gather.body.events)
+    return Fix("Run the step under control_dependencies on UPDATE_OPS read after the towers",
+               tuple(edits), "unsafe" if later else "safe")
 
 
 def _pos(info, node, end: bool = False) -> tuple:

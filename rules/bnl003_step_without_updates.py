@@ -6,6 +6,7 @@ from typing import Optional
 
 from bnlint.diagnostics import Fix
 from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
+from bnlint.project_bn import bn_always_training, imported_training_bn, project_runs_updates, site_text, unit_test_module
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import WRONG, YES, covered, is_step
 
@@ -25,6 +26,11 @@ class StepWithoutUpdates(Rule):
     consumes, or around every call of the helper that builds it), `tf.group(step, *update_ops)`,
     `sess.run([...update_ops])`, `slim.learning.create_train_op`, `updates_collections=None`,
     per-tower `get_collection(UPDATE_OPS, scope)`, tensorpack's `RunUpdateOps`, Keras `model.fit`.
+
+    When the model behind the step cannot be resolved (`model = Net(args)`, a network factory),
+    the modules it imports decide: when they build training BN (in functions that run), the step is
+    reported if its `control_dependencies` hold another collection, or if nothing in the whole
+    project reads UPDATE_OPS, updates BN in place or uses a helper that runs the updates.
     """
 
     code = "BNL003"
@@ -36,11 +42,16 @@ class StepWithoutUpdates(Rule):
     moving_mean/moving_variance in `tf.GraphKeys.UPDATE_OPS`; TensorFlow runs an op only when a
     fetched op depends on it. A step that does not depend on them never updates the statistics,
     so inference (training=False) normalises with mean 0 / variance 1 and its outputs are wrong.
-    Where BN never leaves training mode (`training=True` everywhere, or slim's default), inference
-    normalises with the statistics of its own batch instead (outputs depend on what else is in the
-    batch), and the moving averages still never move, so an exported or evaluated graph with
-    `training=False` gets 0/1.
     A `control_dependencies` on another collection (e.g. TRAINABLE_VARIABLES) does not help.
+
+    BN hard-wired to training mode (`training=True` / slim's default `is_training=True` everywhere,
+    no inference graph) plus a step without the updates is reported here too, once, with both
+    consequences: exported/inference graphs normalise with batch statistics, and the moving
+    averages never move. Some GAN papers keep BN in training mode on purpose (DCGAN-style samplers
+    use batch statistics); then the finding is deliberate: silence it with `# noqa: BNL003` on the
+    step, or for whole files with `per-file-ignores = {"gan/*.py" = ["BNL003"]}` under
+    `[tool.bnlint]`. The fix still helps: the averages then track the data, for an exported
+    inference graph that switches the flag to False.
     """
     example = """
     logits = model(x, is_training=True)
@@ -146,9 +157,11 @@ def train(loss_fn, x):
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
         training = project.module_trains_bn(ctx.info)
-        if not training:
+        has_step = any(is_step(ev) for ev in ctx.info.all_events())
+        imported = [] if training or not has_step or unit_test_module(ctx.info) else imported_training_bn(project, ctx.info)
+        if not training and not imported:
             return
-        built, always = None, False  # line numbers cost a position pass over the module: only when reporting
+        built, always = None, None  # line numbers cost a position pass over the module: only when reporting
         for ev in ctx.info.all_events():
             if not is_step(ev):
                 continue
@@ -158,16 +171,23 @@ def train(loss_fn, x):
             verdict = covered(ev, project)
             if verdict == YES:
                 continue
+            if always is None:
+                always = bn_always_training(project)
+            if imported and verdict != WRONG and project_runs_updates(project):
+                continue  # the model behind the step is not visible: only unambiguous cases
             what = (
                 "its control_dependencies hold another collection, not UPDATE_OPS"
                 if verdict == WRONG
                 else "nothing makes it depend on tf.GraphKeys.UPDATE_OPS"
             )
             if built is None:
-                lines = sorted({ctx.line_of(e.node) for e in training})
-                built = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
-                always = always_training(ctx.info, training)
-            if always:  # no inference mode to be wrong in: say what does happen
+                if training:
+                    lines = sorted({ctx.line_of(e.node) for e in training})
+                    built = "at line(s) " + ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+                else:
+                    built = "in the imported model, " + site_text(imported[0])
+            if always or (training and always_training(ctx.info, training)):
+                # no inference mode to be wrong in: say what does happen
                 effect = ("these BN layers never leave training mode (training=True), so inference "
                           "also normalises with the statistics of its own batch, and their "
                           "moving_mean/moving_variance never move from 0/1 (a graph exported or "
@@ -178,7 +198,7 @@ def train(loss_fn, x):
             ctx.report(
                 ev.node,
                 f"`{ev.method}` runs without the BN update ops ({what}): for the training BN layers "
-                f"built at line(s) {built}, {effect}; wrap the step in "
+                f"built {built}, {effect}; wrap the step in "
                 "tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))",
                 fix=self._fix(ctx, ev),
             )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
-from bnlint.analysis import arg
+from bnlint.analysis import arg, names_in
 from bnlint.diagnostics import Fix
 from bnlint.patterns import (
     bn_creator,
+    code,
     feeds_training,
+    is_training_name,
     eval_function_name,
+    eval_script_name,
     evalish_data_name,
     replace_node,
     trains_here,
@@ -17,8 +22,10 @@ from bnlint.patterns import (
 from bnlint.arg_scope_facts import may_set_bn_flag
 from bnlint.bn_sites import DEFAULT, site_of
 from bnlint.project import call_arg
+from bnlint.project_bn import calls_own_function
 from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.train_mode_graph import constructed_in_training_mode
 
 
 def _literal_true_flag(ev):
@@ -30,6 +37,15 @@ def _literal_true_flag(ev):
     if expr is not None and getattr(expr, "value", None) == "True":
         return expr
     return None
+
+
+_TRAIN_DATA = re.compile(r"(^|_)train(ing)?(_|$)", re.I)
+
+
+def _on_training_data(ev) -> bool:
+    """``loss = model(train_x, True)``: a build on training data (flag names do not count)."""
+    names = names_in([a.value for a in ev.node.args]) | set(ev.targets)
+    return any(_TRAIN_DATA.search(n) and not is_training_name(n) for n in names)
 
 
 def _is_model_fn(body) -> bool:
@@ -44,6 +60,8 @@ class TrainingTrueInEval(Rule):
     * inside a function named like an eval path (`evaluate`, `eval_*`, `*_val*`, `test_step`,
       `predict`, `export_*`, `serving_*`, `freeze_*`; pytest tests excluded) that is not itself part
       of a training step;
+    * anywhere in an evaluation/export script (`test.py`, `eval_image_classifier.py`,
+      `export_model.py`) that builds no training step and never builds BN in inference mode;
     * a model call whose result or inputs are named as evaluation data (`val_logits = model(x_val,
       True)`);
     * an Estimator `model_fn(features, labels, mode)` whose BN flag does not depend on `mode`: the
@@ -171,20 +189,36 @@ with tf.variable_scope("m", reuse=True):
 
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
+        script = eval_script_name(ctx.info)
+        if script and any(s.flag != ("const", True) for ev in ctx.info.all_events() for s in ev.sites):
+            script = None  # it also builds BN in inference mode (or follows a flag): not evaluation only
         for body in ctx.info.bodies.values():
             fn = eval_function_name(body) if body.is_function() else None
+            where_fn = f"`{fn}` is an evaluation/prediction/export path"
+            if not fn and script:
+                fn, where_fn = script, f"`{script}` is an evaluation/export script (it builds no training step)"
             if fn and (trains_here(body) or feeds_training(project, body)):
                 fn = None  # part of a training step, whatever its name
             model_fn = body.is_function() and _is_model_fn(body)
             for ev in body.events:
+                if fn and not ev.sites:
+                    why = constructed_in_training_mode(project, ctx.info, ev.node)
+                    if why is not None:  # ``model = Model(images, is_training=True)`` in test.py
+                        ctx.report(ev.node, f"`{code(ev.node.func)}` is constructed with `{why}` but {where_fn}: "
+                                   "its BN layers normalise with each batch's own statistics instead of the "
+                                   "learned moving averages; construct it in inference mode")
+                    continue
                 if not any(s.flag == ("const", True) and s.kind != "keras" for s in ev.sites):
                     continue
                 if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
                     continue  # an arg_scope around a model call may set is_training inside it
                 if any(s.flag != ("const", True) for s in ev.sites):
                     continue  # a mixed call: some layers follow a flag
+                if fn and script and fn == script and (
+                        calls_own_function(project, ev) or _on_training_data(ev)):
+                    continue  # ``main()`` of the script (reported inside it), or a build on training data
                 if fn:
-                    where = f"`{fn}` is an evaluation/prediction/export path"
+                    where = where_fn
                 elif model_fn:
                     where = "this model_fn also builds the EVAL and PREDICT graphs, and the flag ignores `mode`"
                 else:

@@ -3,21 +3,24 @@ default)."""
 
 from __future__ import annotations
 
-from bnlint.analysis import const_flag
+from bnlint.analysis import arg, const_flag
 from bnlint.diagnostics import Fix
 from bnlint.patterns import (
     bool_placeholders,
+    code,
     eval_run_reason,
     feed_entries,
     flag_key,
     is_training_run,
     key_text,
+    module_has_step,
     project_has_bn,
     replace_node,
     step_names,
     used_as_bn_flag,
 )
 from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.train_mode_graph import training_mode_source
 
 
 class EvalRunInTrainingMode(Rule):
@@ -29,9 +32,13 @@ class EvalRunInTrainingMode(Rule):
     * the run feeds the flag the literal `True`;
     * the placeholder defaults to `True` and the run's (fully visible) feed dict does not feed it.
 
+    * the run fetches tensors of the training graph in a module that trains: computed by a call
+      whose BN is built with the flag True (`loss = tower_loss(images, is_training=True)`), or
+      attributes of a model constructed in training mode (`model = Model(x, mode="train")`).
+
     A run counts as evaluation when it is in an eval-named function, fetches or feeds names of
-    evaluation data (`val_loss`, `x_test`, `mnist.validation.images`) or loops over them, and does
-    not fetch the training step.
+    evaluation data (`val_loss`, `x_test`, `mnist.validation.images`, or a batch read from one:
+    `vx, vy = sess.run(valid_next)`) or loops over them, and does not fetch the training step.
     """
 
     code = "BNL007"
@@ -131,9 +138,9 @@ def run_eval(sess, batches):
         steps = None
         for ev in info.all_events():
             feed = feed_entries(ev)
-            if feed is None and not (true_defaults and ev.method == "run" and len(ev.node.args) == 1):
+            if feed is None and ev.method != "run":
                 continue
-            pairs, complete = feed if feed is not None else ([], True)
+            pairs, complete = feed if feed is not None else ([], len(ev.node.args) == 1)
             if steps is None:
                 steps = step_names(info)
             if is_training_run(ev, steps):
@@ -151,6 +158,19 @@ def run_eval(sess, batches):
                         "averages; feed False",
                         fix=Fix("Feed False when evaluating", (replace_node(info, value, "False"),), applicability="unsafe"),
                     )
+            source = None
+            if not fed and module_has_step(info):
+                source = training_mode_source(ctx.project, ev.body, arg(ev.node, "fetches", 0), ev.order)
+            if source is not None:
+                node, why = source
+                ctx.report(
+                    ev.node,
+                    f"this evaluation run ({reason}) fetches tensors of the training graph: line "
+                    f"{ctx.line_of(node)} `{code(node.func)}(...)` {why}, so BN normalises the evaluation "
+                    "batches with their own statistics instead of the learned moving averages; build the "
+                    "evaluation graph with the flag False (reusing the variables) and fetch from it",
+                )
+                continue
             if not fed and complete and all(key_text(k) is not None for k, _ in pairs):
                 for name in true_defaults:
                     ctx.report(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import libcst as cst
 
 from bnlint.analysis import kwarg
-from bnlint.patterns import body_builds_keras_bn, graph_mode, is_keras_app_with_bn, module_index
+from bnlint.patterns import graph_mode, is_keras_app_with_bn, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import is_step, is_update_collection_call
+from bnlint.project_bn import calls_own_function, imported_modules, per_module, site_text
+from bnlint.updates import YES, covered, is_step, is_update_collection_call
 
 
 def _training_args(info):
@@ -24,7 +25,10 @@ class KerasBNNotInUpdateOps(Rule):
     """Finds `tf.get_collection(tf.GraphKeys.UPDATE_OPS)` feeding an optimizer step in a module whose
     BN layers are Keras layers (`tf.keras.layers.BatchNormalization`, `tf_keras`, keras.applications
     models, `Sequential`s or functions that build them) and which never reads `model.updates` /
-    `layer.updates`. Silent when every Keras BN is called with `training=False`.
+    `layer.updates`. Silent when every Keras BN is called with `training=False`. Without any
+    UPDATE_OPS read, the step itself is reported (an Estimator `model_fn` or Session trainer calling
+    `optimizer.minimize`), also when the Keras model comes from an imported module
+    (`net = blocks.Net(); net(x, training=True)`).
     """
 
     code = "BNL008"
@@ -91,32 +95,75 @@ def model_fn(features, labels, mode):
 """,
             lines=[7],
         ),
+        Invalid(
+            """
+import tensorflow as tf
+from tensorflow.keras.layers import BatchNormalization, Dense
+def model_fn(features, labels, mode):
+    net = BatchNormalization(axis=-1)(Dense(64)(features), training=mode == tf.estimator.ModeKeys.TRAIN)
+    loss = tf.losses.mean_squared_error(labels, Dense(1)(net))
+    train_op = tf.train.AdamOptimizer().minimize(loss, tf.train.get_global_step())
+    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+""",
+            lines=[6],
+        ),
     ]
 
     def check(self, ctx: RuleContext) -> None:
         info = ctx.info
-        if not any(body_builds_keras_bn(b) for b in info.bodies.values()):
+        project = ctx.project
+        keras = [ev for ev in info.all_events() if _keras_bn(ev)]
+        modules = [info]
+        if not keras:
+            # A graph-mode builder in another module (``net = models.Net(); net(x)``).
+            if not graph_mode(info) or not any(is_step(ev) for ev in info.all_events()):
+                return
+            modules += [m for m in imported_modules(project, info) if per_module(project, m, _has_keras_bn)]
+            if len(modules) == 1 or any(per_module(project, m, project.module_trains_bn) for m in modules):
+                return  # no Keras BN, or UPDATE_OPS-based BN as well: the collection is not empty
+            keras = [ev for ev in modules[1].all_events() if _keras_bn(ev)]
+        steps = [ev for ev in info.all_events() if is_step(ev)]
+        if not steps or not graph_mode(info):
             return
-        if not any(is_step(ev) for ev in info.all_events()) or not graph_mode(info):
+        if any(module_index(m).attributes & {"updates", "get_updates_for", "_updates"} for m in modules):
             return
-        if module_index(info).attributes & {"updates", "get_updates_for", "_updates"}:
-            return
-        flags = _training_args(info)
+        flags = [v for m in modules for v in _training_args(m)]
         if flags and all(isinstance(v, cst.Name) and v.value == "False" for v in flags):
             return
-        keras_line = next(
-            ctx.line_of(ev.node) for ev in info.all_events()
-            if any(s.kind == "keras" for s in ev.sites) or is_keras_app_with_bn(ev.callee)
-        )
+        # Where the layers are built: a direct construction or another module's builder, not a
+        # call of this module's own functions (``main()``).
+        first = next((e for e in keras if not calls_own_function(project, e)), keras[0])
+        keras_line = (f"line {ctx.line_of(first.node)}" if first.body.module is info
+                      else site_text(first))
         extra = "" if flags else (
             "; the Keras BN calls also pass no `training=`, so in a TF1 graph they follow "
             "K.learning_phase() (0 unless fed) and run in inference mode"
         )
-        for ev in info.all_events():
-            if is_update_collection_call(info, ev.node):
-                ctx.report(
-                    ev.node,
-                    f"the BN layers here are Keras layers (line {keras_line}), whose updates never enter "
-                    "UPDATE_OPS: this list is empty (or misses them), so their moving mean/variance never "
-                    f"update; depend on `model.updates` / `layer.updates` instead{extra}",
-                )
+        reads = [ev for ev in info.all_events() if is_update_collection_call(info, ev.node)]
+        for ev in reads:
+            ctx.report(
+                ev.node,
+                f"the BN layers here are Keras layers ({keras_line}), whose updates never enter "
+                "UPDATE_OPS: this list is empty (or misses them), so their moving mean/variance never "
+                f"update; depend on `model.updates` / `layer.updates` instead{extra}",
+            )
+        if reads:
+            return
+        for ev in steps:
+            if covered(ev, project) == YES:
+                continue
+            ctx.report(
+                ev.node,
+                f"`{ev.method}` never runs the updates of the Keras BN layers ({keras_line}): Keras keeps "
+                "them in `layer.updates` / `model.updates`, not in UPDATE_OPS, so in this TF1 graph the "
+                "moving mean/variance never move and inference (training=False) normalises with their "
+                f"initial values; run the step under tf.control_dependencies(model.updates){extra}",
+            )
+
+
+def _has_keras_bn(info) -> bool:
+    return any(_keras_bn(ev) for ev in info.all_events())
+
+
+def _keras_bn(ev) -> bool:
+    return any(s.kind == "keras" for s in ev.sites) or is_keras_app_with_bn(ev.callee)

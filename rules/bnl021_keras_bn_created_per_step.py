@@ -1,4 +1,5 @@
-"""BNL021: a Keras BN layer constructed inside a training step (new variables every step)."""
+"""BNL021: a Keras BN layer constructed where it runs repeatedly (each training step, each call(),
+each model build): new, untrained variables every time."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Optional
 
 import libcst as cst
 
+from bnlint.analysis import dotted
 from bnlint.diagnostics import Edit, Fix, Location
 from bnlint.fixes import rows, statement_chain
-from bnlint.patterns import code, in_tape, replace_node
+from bnlint.patterns import code, evalish_data_name, graph_mode, in_tape, replace_node, training_param
+from bnlint.project import call_arg
 from bnlint.rule import Invalid, Rule, RuleContext
 
 _LITERALS = (cst.Integer, cst.Float, cst.SimpleString)
@@ -59,14 +62,59 @@ def _hoist(info, call: cst.Call) -> Optional[Fix]:
                applicability="unsafe")
 
 
+def _eval_rebuilds(project, info):
+    """(evaluation call, earlier call) pairs of one builder of Keras BN in one body of the graph."""
+    for body in info.bodies.values():
+        builds = {}
+        for ev in body.events:
+            tgt = project.target(ev)
+            if tgt is None or not any(s.kind == "keras" for s in tgt.summary) or tgt.name.split(".")[-1] in _ONCE:
+                continue
+            if any(c.kind == "graph" for c in ev.ctx):
+                continue  # a graph of its own (restored from a checkpoint)
+            first = builds.setdefault(tgt.key, ev)
+            if first is not ev and _evaluation_call(ev, tgt):
+                yield ev, first
+
+
+_ONCE = {"__init__", "build", "call", "__call__"}
+
+
+def _evaluation_call(ev, tgt) -> bool:
+    """Named as evaluation (``val_logits = f(x_val)``) or passing False for a training parameter."""
+    if any(evalish_data_name(n) for n in set(ev.targets) | ev.arg_names()):
+        return True
+    param = training_param(tgt)
+    value = call_arg(ev, tgt, param) if param else None
+    return isinstance(value, cst.Name) and value.value == "False"
+
+
+def _in_call_method(body, ev) -> bool:
+    """Constructed unconditionally in ``call()`` of a Keras layer or model class (a ``__call__``
+    of a plain class is often a functional-model builder that runs once)."""
+    if body.class_name is None or body.name.split(".")[-1] != "call" or ev.conds:
+        return False
+    info = body.module
+    cls = info.classes.get(body.class_name)
+    for base in cls.bases if cls is not None else ():
+        name = info.resolve(base.value) or (dotted(base.value) or "")
+        if name.startswith("keras.") or name.endswith(("Layer", "Model")):
+            return True
+    return False
+
+
 class KerasBNCreatedPerStep(Rule):
     """Finds `tf.keras.layers.BatchNormalization(...)` constructed inside a `GradientTape` block, in
-    a function called (through any chain) from inside one, or in a loop whose body runs one,
-    instead of once (in `__init__`/`build`, or when the model is built)."""
+    a function called (through any chain) from inside one, in a loop whose body runs one, or
+    unconditionally in the `call()`/`__call__` method of a layer or model class, instead of once
+    (in `__init__`/`build`, or when the model is built); and a builder function that constructs
+    Keras BN called again for evaluation in the same graph (`val_logits = build_net(x_val, False)`
+    after `logits = build_net(x, True)`): Keras layers ignore `variable_scope` reuse, so the second
+    call gets its own, never-trained BN layers."""
 
     code = "BNL021"
     name = "keras-bn-created-per-step"
-    summary = "Keras BN layer constructed inside the training step: new, untrained variables every step"
+    summary = "Keras BN layer constructed per step/call/build: new, untrained variables every time"
     why = """
     Every construction creates a new layer with new gamma/beta and fresh moving statistics
     (mean 0, variance 1). Built inside the step, the optimizer updates a layer that is thrown away,
@@ -115,6 +163,18 @@ def train_step(x, opt):
         Invalid(
             """
 import tensorflow as tf
+class Head(tf.keras.layers.Layer):
+    def __init__(self, units):
+        super().__init__()
+        self.dense = tf.keras.layers.Dense(units)
+    def call(self, x, training=False):
+        return tf.keras.layers.BatchNormalization()(self.dense(x), training=training)
+""",
+            lines=[7],
+        ),
+        Invalid(
+            """
+import tensorflow as tf
 dense = tf.keras.layers.Dense(4)
 def forward(x):
     return tf.keras.layers.BatchNormalization()(dense(x), training=True)
@@ -141,6 +201,17 @@ def train_step(x, opt):
     ]
 
     def check(self, ctx: RuleContext) -> None:
+        # In eager code the construction inside the step is the one root cause (reported below);
+        # a second build for evaluation is a bug of its own only in a TF1 graph.
+        for ev, first in _eval_rebuilds(ctx.project, ctx.info) if graph_mode(ctx.info) else ():
+            ctx.report(
+                ev.node,
+                f"`{ctx.info.module.code_for_node(ev.node.func)}` constructs new Keras BN layers on every call, "
+                f"and this evaluation build comes after the training build at line {ctx.line_of(first.node)}: "
+                "Keras layers ignore variable_scope reuse, so it evaluates BN layers of its own whose "
+                "moving statistics (and gamma/beta) were never trained; build the model once "
+                "(a tf.keras.Model) and call it with training=False",
+            )
         for body in ctx.info.bodies.values():
             step = None
             for ev in body.events:
@@ -148,7 +219,16 @@ def train_step(x, opt):
                     continue
                 if step is None:
                     step = _called_in_tape(ctx.project, body)
-                if in_tape(ev) or step or _loop_with_tape(ev):
+                if _in_call_method(body, ev):
+                    ctx.report(
+                        ev.node,
+                        f"`{ctx.info.module.code_for_node(ev.node.func)}` is constructed inside "
+                        f"`{body.name}`, which runs every time the layer is applied (each training step "
+                        "in eager mode, each graph build: the train and eval graphs get different BN "
+                        "layers): its gamma/beta and moving statistics are never the trained ones; "
+                        "create it once in `__init__`/`build` and call it here",
+                    )
+                elif in_tape(ev) or step or _loop_with_tape(ev):
                     ctx.report(
                         ev.node,
                         f"`{ctx.info.module.code_for_node(ev.node.func)}` is constructed inside the training step: "

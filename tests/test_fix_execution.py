@@ -138,30 +138,61 @@ def test_verify_leaves_the_users_file_alone(verified):
     assert os.stat(path).st_mtime == mtime
 
 
-def test_fix_keeps_the_list_a_helper_reads_as_a_global(tmp_path):
-    # The report's shape: a helper called in the tower loop reads the early list as a global. The
-    # plain BNL002 fix (move the read after the towers) left the name unbound when the helper ran
-    # (NameError in the fixed copy, caught by verify); the fix re-reads the list instead.
+def verify_demo_variant(tmp_path, name, edits):
+    """``bnlint verify`` of the demo trainer rewritten by ``edits`` ((old, new) text pairs); checks
+    both programs ran and the original shows the report's symptom."""
     from bnlint.verify import loss_ratio, verify
 
     with open(os.path.join(EXAMPLES, "multi_tower_early_update_ops.py")) as fh:
         source = fh.read()
-    edits = [
+    for old, new in edits:
+        assert old in source
+        source = source.replace(old, new)
+    script = tmp_path / name
+    script.write_text(source)
+    v = verify(str(script), ["--steps", str(STEPS), "--towers", str(TOWERS)], devices=TOWERS)
+    assert v.before.error is None and v.after.error is None, (v.before.error, v.after.error)
+    assert loss_ratio(v.before) > MIN_BUGGY_RATIO, v.before.result
+    return v
+
+
+def test_fix_keeps_the_list_a_helper_reads_as_a_global(tmp_path):
+    # The report's shape: a helper called in the tower loop reads the early list as a global. The
+    # plain BNL002 fix (move the read after the towers) left the name unbound when the helper ran
+    # (NameError in the fixed copy, caught by verify); the fix re-reads the list instead.
+    from bnlint.verify import loss_ratio
+
+    v = verify_demo_variant(tmp_path, "setup_grad_trainer.py", [
         ("def build_graph(num_gpus):\n",
          "def setup_grad(optim, loss):\n"
          "    with tf.control_dependencies(update_ops):\n"
          "        return optim.compute_gradients(loss)\n\n\n"
          "def build_graph(num_gpus):\n    global update_ops\n"),
         ("tower_grads.append(optim.compute_gradients(loss))", "tower_grads.append(setup_grad(optim, loss))"),
-    ]
-    for old, new in edits:
-        assert old in source
-        source = source.replace(old, new)
-    script = tmp_path / "setup_grad_trainer.py"
-    script.write_text(source)
-    v = verify(str(script), ["--steps", str(STEPS), "--towers", str(TOWERS)], devices=TOWERS)
-    assert v.before.error is None and v.after.error is None, (v.before.error, v.after.error)
+    ])
     assert [(d.code, d.fix.message.split(" after")[0]) for d in v.applied] == [("BNL002", "Read the collection again")]
-    assert loss_ratio(v.before) > MIN_BUGGY_RATIO, v.before.result
     assert v.problems == [] and v.exit_code == 0, v.problems
     assert loss_ratio(v.after) < MAX_FIXED_RATIO, v.after.result
+
+
+def test_fix_of_the_inlined_setup_grad_runs_the_step_after_every_towers_updates(tmp_path):
+    # The report's setup_grad inlined: the early list guards each tower's compute_gradients inside
+    # the loop, the step after the loop has no dependency. No place for the read serves the uses
+    # in the loop; the fix runs apply_gradients under the collection read after the towers.
+    from bnlint.verify import loss_ratio
+
+    v = verify_demo_variant(tmp_path, "inlined_setup_grad_trainer.py", [
+        ("            tower_grads.append(optim.compute_gradients(loss))\n",
+         "            with tf.control_dependencies(update_ops):\n"
+         "                grads = optim.compute_gradients(loss)\n"
+         "            tower_grads.append(grads)\n"),
+        ("    with tf.control_dependencies(update_ops):\n        train_op = optim.apply_gradients(",
+         "    train_op = optim.apply_gradients("),
+    ])
+    assert [(d.code, d.fix.message) for d in v.applied] == [
+        ("BNL002", "Run the step under control_dependencies on UPDATE_OPS read after the towers")]
+    assert "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):" in v.diff
+    assert v.problems == [] and v.exit_code == 0, v.problems
+    assert loss_ratio(v.after) < MAX_FIXED_RATIO, v.after.result
+    trained = [r for r in v.after.layers if r.trained]
+    assert trained and all(r.mean_changed and r.var_changed for r in trained)

@@ -1,0 +1,112 @@
+"""Which tensors come from BN built in training mode: the graph an evaluation run really fetches.
+
+Evaluation goes through training-mode BN in two shapes these facts recognise:
+
+* the fetched tensor was computed by a call whose BN sites all train with the constant True
+  (``loss = tower_loss(images, is_training=True)`` and a validation ``sess.run(loss, ...)``);
+* the fetched tensor is an attribute of a model object constructed in training mode
+  (``model = Model(config, mode="train")`` and ``sess.run(model.accuracy, {model.x: x_val})``),
+  when the class (found in the linted tree) builds BN.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import libcst as cst
+
+from bnlint.analysis import Body, ModuleInfo, arg, kwarg, literal_string
+from bnlint.cstwalk import walk
+from bnlint.patterns import event_of, is_training_name
+
+_TRAIN_MODES = {"train", "training"}
+_MODE_PARAMS = {"mode", "phase", "split", "stage"}
+MAX_DEPTH = 8
+
+
+def _class_of(project, info: ModuleInfo, func: cst.BaseExpression) -> Optional[Tuple[ModuleInfo, str]]:
+    """The class of the linted tree a constructor call names (``Model`` or ``models.Model``)."""
+    if isinstance(func, cst.Name):
+        if func.value in info.classes:
+            return info, func.value
+        imp = info.local_imports.get(func.value)
+        if imp and imp[0] == "symbol":
+            mod = project.find_module(imp[1], info)
+            if mod is not None and imp[2] in mod.classes:
+                return mod, imp[2]
+    elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        imp = info.local_imports.get(func.value.value)
+        if imp and imp[0] == "module":
+            mod = project.find_module(imp[1], info)
+            if mod is not None and func.attr.value in mod.classes:
+                return mod, func.attr.value
+    return None
+
+
+def _class_builds_bn(info: ModuleInfo, name: str) -> bool:
+    """Some method of the class builds BN that is not frozen (flag not the constant False)."""
+    prefix = f"{info.modname}:{name}."
+    return any(
+        key.startswith(prefix) and any(s.flag != ("const", False) for ev in body.events for s in ev.sites)
+        for key, body in info.bodies.items()
+    )
+
+
+def _train_literal(info: ModuleInfo, expr: Optional[cst.BaseExpression], param: str) -> bool:
+    if expr is None:
+        return False
+    if param in _MODE_PARAMS:
+        text = literal_string(expr)
+        return (text is not None and text.lower() in _TRAIN_MODES) or (info.resolve(expr) or "").endswith("ModeKeys.TRAIN")
+    return is_training_name(param) and isinstance(expr, cst.Name) and expr.value == "True"
+
+
+def constructed_in_training_mode(project, info: ModuleInfo, call: cst.Call) -> Optional[str]:
+    """``Model(config, mode="train")`` / ``Net(is_training=True)`` of a class that builds BN: the
+    argument's text, else None."""
+    found = _class_of(project, info, call.func)
+    if found is None or not _class_builds_bn(*found):
+        return None
+    mod, cname = found
+    init = mod.bodies.get(f"{mod.modname}:{cname}.__init__")
+    for a in call.args:
+        if a.keyword is not None and _train_literal(info, a.value, a.keyword.value):
+            return cst.Module([]).code_for_node(a).strip().rstrip(",")
+    if init is not None:
+        params = init.params[1:] if init.is_method else init.params
+        for i, p in enumerate(params):
+            value = arg(call, None, i) if kwarg(call, p) is None else None
+            if _train_literal(info, value, p):
+                return f"{p}={cst.Module([]).code_for_node(value)}"
+    return None
+
+
+def training_mode_source(project, body: Body, expr: Optional[cst.BaseExpression], order: Optional[int]):
+    """Where the tensors of ``expr`` (a fetch) were built in training mode: (node, why) or None.
+
+    Follows names to the values bound to them (in ``body`` before ``order``, then enclosing bodies
+    and the module level), and ``obj.attr`` to the construction of ``obj``."""
+    info = body.module
+    seen = set()
+    todo = [(expr, order, 0)]
+    while todo:
+        node, before, depth = todo.pop()
+        if node is None or depth > MAX_DEPTH or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes = list(walk(node))
+        attrs = {id(n.attr) for n in nodes if isinstance(n, cst.Attribute)}  # ``tf.losses``: not a variable
+        for n in nodes:
+            if isinstance(n, cst.Call):
+                ev = event_of(info, n)
+                sites = [s for s in ev.sites if s.kind != "keras"] if ev is not None else []
+                if sites and all(s.flag == ("const", True) for s in sites) and not any(c.kind == "argscope" for c in ev.ctx):
+                    return n, "builds BN with the flag True"
+                why = constructed_in_training_mode(project, info, n)
+                if why is not None:
+                    return n, f"constructs the model with `{why}`"
+            elif isinstance(n, cst.Name) and id(n) not in attrs:
+                value = body.binding(n.value, before) or (info.top.binding(n.value) if body is not info.top else None)
+                if value is not None and value is not node:
+                    todo.append((value, None, depth + 1))
+    return None
