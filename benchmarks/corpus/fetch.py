@@ -4,9 +4,11 @@
 
 The cache lives outside the repo (default /root/.cache/bnlint-corpus, or $BNLINT_CORPUS_CACHE);
 each project is unpacked into <cache>/src/<name>-<version>/. Projects already unpacked are
-skipped, so a second run does no network work. A download goes through `pip download --no-deps`;
-when pip fails (an old sdist whose metadata no longer builds, a wheel for another Python), the
-same pinned file is taken from PyPI's JSON API and checked against its sha256. `name @ installed`
+skipped, so a second run does no network work. The sdist is preferred (it often carries the
+examples/ and training scripts a wheel leaves out): `pip download --no-deps --no-binary :all:`;
+when pip fails (an old sdist whose metadata no longer builds), the pinned sdist is taken from
+PyPI's JSON API (the release API, else the simple index's JSON form) and checked against its
+sha256; a release without an sdist falls back to the wheel pip picks. `name @ installed`
 copies the .py sources of the package installed in the venv (its version read from there).
 When every project is there, <cache>/READY is touched. Exit code 1 when any project failed.
 """
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -67,11 +70,11 @@ def default_python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def _pip_download(project: Project, into: Path) -> Path:
+def _pip_download(project: Project, into: Path, *options: str) -> Path:
     """The file pip picks for name==version (no deps); raises with pip's last lines on failure."""
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-         "-d", str(into), f"{project.name}=={project.version}"],
+         *options, "-d", str(into), f"{project.name}=={project.version}"],
         capture_output=True, text=True)
     files = [p for p in into.iterdir() if p.is_file()]
     if proc.returncode != 0 or not files:
@@ -80,28 +83,53 @@ def _pip_download(project: Project, into: Path) -> Path:
     return files[0]
 
 
-def _pypi_download(project: Project, into: Path) -> Path:
-    """The pinned release's sdist (else a py3 wheel, else any wheel) from PyPI's JSON API."""
-    url = f"https://pypi.org/pypi/{project.name}/{project.version}/json"
-    with urllib.request.urlopen(url, timeout=60) as response:
-        release = json.load(response)
-    files = release.get("urls") or []
+def _release_files(project: Project) -> list[dict]:
+    """[{filename, url, sha256}] of the pinned release: PyPI's release JSON, else the simple index
+    JSON (PEP 691; some mirrors serve only that)."""
+    try:
+        url = f"https://pypi.org/pypi/{project.name}/{project.version}/json"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            release = json.load(response)
+        return [{"filename": f["filename"], "url": f["url"], "sha256": f.get("digests", {}).get("sha256")}
+                for f in release.get("urls") or []]
+    except urllib.error.HTTPError:
+        pass
+    request = urllib.request.Request(f"https://pypi.org/simple/{project.name}/",
+                                     headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        index = json.load(response)
+    def norm(text: str) -> str:
+        return re.sub(r"[-_.]+", "-", text).lower()
 
+    want = norm(f"{project.name}-{project.version}")
+
+    def of_release(filename: str) -> bool:
+        stem = re.sub(r"(\.tar\.gz|\.tgz|\.zip|\.tar\.bz2)$", "", filename)
+        if filename.endswith(".whl"):
+            stem = "-".join(filename.split("-")[:2])
+        return stem != filename and norm(stem) == want
+
+    return [{"filename": f["filename"], "url": f["url"], "sha256": f.get("hashes", {}).get("sha256")}
+            for f in index.get("files", []) if of_release(f["filename"]) and not f.get("yanked")]
+
+
+def _pypi_download(project: Project, into: Path) -> Path:
+    """The pinned release's sdist (else a py3 wheel, else any wheel), sha256-checked."""
     def rank(entry):
         name = entry["filename"]
-        if entry["packagetype"] == "sdist":
+        if not name.endswith(".whl"):
             return 0
-        return 1 if ("py3" in name or "py2.py3" in name) and name.endswith("none-any.whl") else 2
+        return 1 if name.endswith("py3-none-any.whl") else 2 if name.endswith("none-any.whl") else 3
 
-    candidates = sorted((f for f in files if f["packagetype"] in ("sdist", "bdist_wheel")), key=rank)
+    candidates = sorted(_release_files(project), key=rank)
     if not candidates:
         raise RuntimeError(f"no sdist or wheel listed for {project.name}=={project.version}")
     entry = candidates[0]
     target = into / entry["filename"]
     with urllib.request.urlopen(entry["url"], timeout=300) as response, open(target, "wb") as out:
         shutil.copyfileobj(response, out)
-    want = entry.get("digests", {}).get("sha256")
-    if want and hashlib.sha256(target.read_bytes()).hexdigest() != want:
+    if entry["sha256"] and hashlib.sha256(target.read_bytes()).hexdigest() != entry["sha256"]:
+        target.unlink()
         raise RuntimeError(f"sha256 mismatch for {entry['filename']}")
     return target
 
@@ -151,6 +179,21 @@ def _copy_sources(package: Path, dest: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _download(project: Project, into: Path) -> tuple[Path, str]:
+    """sdist by pip, else from the index's JSON (sdist first), else the wheel pip picks."""
+    problems = []
+    for how, get in (("pip sdist", lambda: _pip_download(project, into, "--no-binary", ":all:")),
+                     ("PyPI JSON", lambda: _pypi_download(project, into)),
+                     ("pip", lambda: _pip_download(project, into))):
+        try:
+            return get(), how
+        except Exception as error:
+            problems.append(f"{how}: {error}")
+            for leftover in into.iterdir():
+                leftover.unlink()
+    raise RuntimeError("; ".join(problems))
+
+
 def fetch(project: Project, cache: Path, python: str) -> tuple[str, str]:
     """(status, detail) for one project; status is 'have', 'fetched' or 'FAILED'."""
     src = cache / "src"
@@ -173,15 +216,7 @@ def fetch(project: Project, cache: Path, python: str) -> tuple[str, str]:
         if existing:
             archive = existing[0]
         else:
-            try:
-                archive, how = _pip_download(project, downloads), "pip"
-            except RuntimeError as pip_error:
-                for leftover in downloads.iterdir():
-                    leftover.unlink()
-                try:
-                    archive, how = _pypi_download(project, downloads), "PyPI JSON"
-                except Exception as error:
-                    raise RuntimeError(f"{pip_error}; JSON API fallback failed too: {error}") from error
+            archive, how = _download(project, downloads)
         _unpack(archive, dest)
         return "fetched", f"{dest} ({archive.name} via {how})"
     except Exception as error:  # one project failing never stops the others
