@@ -98,6 +98,7 @@ def _release_files(project: Project) -> list[dict]:
                                      headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     with urllib.request.urlopen(request, timeout=60) as response:
         index = json.load(response)
+
     def norm(text: str) -> str:
         return re.sub(r"[-_.]+", "-", text).lower()
 
@@ -227,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", help=f"cache folder (default $BNLINT_CORPUS_CACHE or {DEFAULT_CACHE})")
     parser.add_argument("--only", nargs="*", help="fetch only these project names")
-    parser.add_argument("--python", default=default_python(), help="interpreter whose installed packages '@ installed' copies")
+    parser.add_argument("--python", default=default_python(),
+                        help="interpreter whose installed packages '@ installed' copies")
     args = parser.parse_args(argv)
     cache = cache_dir(args.cache)
     projects = [p for p in read_projects() if not args.only or p.name in args.only]

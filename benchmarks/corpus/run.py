@@ -116,13 +116,13 @@ def lint_project(name: str, root: Path, select: list | None, stats: Stats) -> li
     return out
 
 
-def collect(cache: Path, select: list | None, only: list | None = None,
+def collect(cache: Path, select: list | None, projects: list, only: list | None = None,
             python: str | None = None) -> tuple[list[Finding], Stats, list[str]]:
     """Lint every fetched project; (findings, stats, names of projects not fetched)."""
     from fetch import _installed
 
     stats, findings, absent = Stats(), [], []
-    for project in read_projects():
+    for project in projects:
         if only and project.name not in only:
             continue
         version = project.version
@@ -257,17 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="append unreviewed findings as verdict todo")
     parser.add_argument("--prune", action="store_true", help="drop note/false/todo entries no longer found")
     parser.add_argument("--python", default=default_python(), help="venv python for '@ installed' projects")
+    parser.add_argument("--projects", default=str(HERE / "projects.txt"), help="project list (default projects.txt)")
     args = parser.parse_args(argv)
+    projects = read_projects(Path(args.projects))
 
     cache = cache_dir(args.cache)
     select = [c.strip().upper() for c in args.select.split(",") if c.strip()] if args.select else None
     review_path = Path(args.review)
     entries = load_review(review_path)
-    findings, stats, absent = collect(cache, select, args.only, args.python)
+    findings, stats, absent = collect(cache, select, projects, args.only, args.python)
     if absent:
         print(f"not fetched (run fetch.py): {', '.join(absent)}", file=sys.stderr)
-    linted = {f.project for f in findings} | {p.name for p in read_projects()
-                                                if (not args.only or p.name in args.only) and p.name not in absent}
+    linted = {p.name for p in projects if (not args.only or p.name in args.only) and p.name not in absent}
     if select:  # entries of rules not selected are out of this run
         entries_in = [e for e in entries if e.code in select]
     else:
