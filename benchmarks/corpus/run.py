@@ -135,7 +135,10 @@ def collect(cache: Path, select: list | None, projects: list, only: list | None 
         if version is None or not root.is_dir():
             absent.append(project.name)
             continue
-        findings.extend(lint_project(project.name, root, select, stats))
+        before = stats.seconds
+        found = lint_project(project.name, root, select, stats)
+        findings.extend(found)
+        print(f"  {project.name}: {len(found)} findings, {stats.seconds - before:.0f} s", file=sys.stderr, flush=True)
     return findings, stats, absent
 
 
