@@ -106,3 +106,19 @@ def test_bad_verdict_is_a_clear_error(tmp_path):
                     'text = "x"\nverdict = "maybe"\n', encoding="utf-8")
     with pytest.raises(SystemExit, match="verdict 'maybe'"):
         run.load_review(path)
+
+
+def test_committed_project_list_is_pinned_and_explained():
+    projects = run.read_projects(REPO / "benchmarks" / "corpus" / "projects.txt")
+    pinned = [p for p in projects if not p.installed]
+    assert len(pinned) >= 20
+    assert all(p.why for p in projects)  # every project says why it is in
+    assert len({p.name for p in projects}) == len(projects)
+    assert {p.name for p in projects if p.installed} == {"tensorflow", "tf_keras", "keras"}
+
+
+def test_unreadable_project_line_is_a_clear_error(tmp_path):
+    listing = tmp_path / "projects.txt"
+    listing.write_text("tensorpack>=0.9  # not pinned\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="projects.txt:1: cannot read"):
+        run.read_projects(listing)
