@@ -135,6 +135,20 @@ def _always_training(project: Project) -> bool:
     return seen
 
 
+def module_always_training(info, training) -> bool:
+    """Every training BN site of the ``training`` calls has the constant flag True and the module
+    builds no BN with training=False: this module's graph never runs BN in inference mode."""
+    flags = {s.flag for e in training for s in e.training_collection_sites()}
+    frozen = any(s.flag == ("const", False) for e in info.all_events() for s in e.sites if s.collection_based)
+    return flags == {("const", True)} and not frozen
+
+
+def bn_never_in_inference_mode(project: Project, info, training) -> bool:
+    """The project's BN is hard-wired to training mode, or (when this module trains BN itself) the
+    module's own graph is."""
+    return bn_always_training(project) or bool(training) and module_always_training(info, training)
+
+
 # --- does anything run the update ops? ----------------------------------------------------------------
 
 # Helpers that run UPDATE_OPS with the step by default.

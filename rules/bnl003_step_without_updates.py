@@ -6,17 +6,9 @@ from typing import Optional
 
 from bnlint.diagnostics import Fix
 from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
-from bnlint.project_bn import bn_always_training, imported_training_bn, project_runs_updates, site_text, unit_test_module
+from bnlint.project_bn import bn_never_in_inference_mode, imported_training_bn, project_runs_updates, site_text, unit_test_module
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.updates import WRONG, YES, covered, is_step
-
-
-def always_training(info, training) -> bool:
-    """Every training BN site of these calls has the constant flag True (``training=True``, or
-    slim's default) and the module builds no BN with training=False: it never runs inference mode."""
-    flags = {s.flag for e in training for s in e.training_collection_sites()}
-    frozen = any(s.flag == ("const", False) for e in info.all_events() for s in e.sites if s.collection_based)
-    return flags == {("const", True)} and not frozen
 
 
 class StepWithoutUpdates(Rule):
@@ -172,7 +164,7 @@ def train(loss_fn, x):
             if verdict == YES:
                 continue
             if always is None:
-                always = bn_always_training(project)
+                always = bn_never_in_inference_mode(project, ctx.info, training)
             if imported and verdict != WRONG and project_runs_updates(project):
                 continue  # the model behind the step is not visible: only unambiguous cases
             what = (
@@ -186,7 +178,7 @@ def train(loss_fn, x):
                     built = "at line(s) " + ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
                 else:
                     built = "in the imported model, " + site_text(imported[0])
-            if always or (training and always_training(ctx.info, training)):
+            if always:
                 # no inference mode to be wrong in: say what does happen
                 effect = ("these BN layers never leave training mode (training=True), so inference "
                           "also normalises with the statistics of its own batch, and their "
