@@ -31,6 +31,10 @@ def test_pieces_match_the_whole_parse(path):
     except SyntaxError:
         pytest.skip("Python 2 program: parsed whole")
     info = cache.info(text, tree, path, "m")
+    if not tree.body:  # an empty module (a package's __init__.py) is parsed whole, by design
+        assert info is None
+        _same(path, text, cache)
+        return
     assert info is not None and info.module.code == text  # the assembled module prints back as the text
     _same(path, text, cache)
     # Edits: a line added at the top, a statement changed in the middle, a comment at the end.
