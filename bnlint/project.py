@@ -23,6 +23,7 @@ import libcst as cst
 
 from bnlint.analysis import DYN, Body, CallEvent, ModuleInfo, Site, const_flag, positional
 from bnlint.bn_sites import project_call_keywords, scope_naming, scope_reuse, site_of
+from bnlint.instances import bound_call, class_bases, instance_reference
 from bnlint.module_roles import imported_names, module_roles
 from bnlint.summary import BodySummary, CallSummary, EventId, Index, ModuleSummary, module_of, solve
 
@@ -258,6 +259,8 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
         for i, ev in enumerate(body.events):
             direct = site_of(ev)
             ref = _reference(ev)
+            if ref is None:
+                ref = instance_reference(ev)  # net = Net(); net(x) / model.build(x) / Model(x)
             if direct is None and ref is None:
                 continue
             calls.append(_call_summary(ev, (key, i), direct, ref))
@@ -268,7 +271,7 @@ def summarize(info: ModuleInfo) -> ModuleSummary:
     )
     exports = tuple(info.exports) if info.exports is not None else None
     return ModuleSummary(info.modname, info.path, bodies, top, exports=exports, star_imports=tuple(info.star_imports),
-                         imports=imported_names(info), roles=module_roles(info))
+                         imports=imported_names(info), roles=module_roles(info), class_bases=class_bases(info))
 
 
 def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Optional[tuple]) -> CallSummary:
@@ -294,7 +297,7 @@ def _call_summary(ev: CallEvent, eid: EventId, direct: Optional[Site], ref: Opti
         positional=tuple(pos),
         keywords=tuple(kws.items()),
         starred=after_star or not complete,
-        attribute=isinstance(ev.node.func, cst.Attribute),
+        attribute=bound_call(ev),
     )
 
 
@@ -339,7 +342,7 @@ def call_arg(ev: CallEvent, callee: Body, param: str) -> Optional[cst.BaseExpres
         return given[param][1]
     if param in callee.params:
         index = callee.params.index(param)
-        if callee.is_method and isinstance(ev.node.func, cst.Attribute):
+        if callee.is_method and bound_call(ev):
             index -= 1
         if index >= 0:
             value = positional(ev.node, index)

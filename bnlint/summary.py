@@ -91,6 +91,8 @@ class ModuleSummary:
     roles: Tuple[str, ...] = ()  # what it does with the model: "trains", "evaluates"
     exports: Optional[Tuple[str, ...]] = None  # ``__all__`` (None: every public name)
     star_imports: Tuple[str, ...] = ()  # ``from layers import *`` (modules as written), in order
+    # class -> its base classes defined in the same module (methods are inherited from them)
+    class_bases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
 
 
 # --- finding modules by the name an import uses ---------------------------------------------------------
@@ -263,7 +265,26 @@ def resolve(ref: Optional[tuple], importer: str, table: ModuleTable, body_keys,
     if mod is None:
         return None
     key = f"{mod}:{ref[2]}"
+    if key not in body_keys and f"{key}.__init__" in body_keys:
+        key = f"{key}.__init__"  # ``Net(x)`` of a class another module defines runs its __init__
+    if key not in body_keys and "." in ref[2] and modules:
+        key = inherited(modules.get(mod), ref[2], body_keys) or key
     return key if key in body_keys else None
+
+
+def inherited(summary: Optional["ModuleSummary"], qual: str, body_keys, depth: int = 0) -> Optional[str]:
+    """Body key of ``Class.method`` found on a base class of the same module, if any."""
+    if summary is None or depth > 4:
+        return None
+    cls, _, method = qual.partition(".")
+    for base in summary.class_bases.get(cls, ()):
+        key = f"{summary.modname}:{base}.{method}"
+        if key in body_keys:
+            return key
+        found = inherited(summary, f"{base}.{method}", body_keys, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def exported(names: Optional[Sequence[str]], name: str) -> bool:

@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from bnlint.analysis import arg, names_in
+from bnlint.analysis import DYN, arg, names_in
 from bnlint.diagnostics import Fix
 from bnlint.patterns import (
     bn_creator,
@@ -190,7 +190,8 @@ with tf.variable_scope("m", reuse=True):
     def check(self, ctx: RuleContext) -> None:
         project = ctx.project
         script = eval_script_name(ctx.info)
-        if script and any(s.flag != ("const", True) for ev in ctx.info.all_events() for s in ev.sites):
+        if script and any(s.flag != ("const", True) for ev in ctx.info.all_events() for s in ev.sites
+                          if constructed_in_training_mode(project, ctx.info, ev.node) is None):
             script = None  # it also builds BN in inference mode (or follows a flag): not evaluation only
         for body in ctx.info.bodies.values():
             fn = eval_function_name(body) if body.is_function() else None
@@ -201,7 +202,7 @@ with tf.variable_scope("m", reuse=True):
                 fn = None  # part of a training step, whatever its name
             model_fn = body.is_function() and _is_model_fn(body)
             for ev in body.events:
-                if fn and not ev.sites:
+                if fn and (not ev.sites or all(s.flag == DYN for s in ev.sites)):  # DYN: ``Model(x, mode=...)``
                     why = constructed_in_training_mode(project, ctx.info, ev.node)
                     if why is not None:  # ``model = Model(images, is_training=True)`` in test.py
                         ctx.report(ev.node, f"`{code(ev.node.func)}` is constructed with `{why}` but {where_fn}: "
