@@ -338,19 +338,40 @@ def _collect_imports(info: ModuleInfo) -> None:
 # --- the ordered walk -------------------------------------------------------------------------------
 
 
+# ``tf.cond(pred, lambda: model(x, True), lambda: model(x, False))``: both branch functions run
+# while the graph is built, so their calls are events like any other (other lambdas may run later).
+_BRANCH_CALLS = ("cond", "smart_cond", "case")
+
+
+def _branch_lambdas(call: cst.Call) -> List[cst.Lambda]:
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    if name not in _BRANCH_CALLS:
+        return []
+    out = []
+    for a in call.args:  # as arguments, or in the (pred, fn) pairs / dict of tf.case
+        stop = (cst.Lambda, cst.Call)
+        out.extend(n for n in walk(a.value, prune=lambda n: isinstance(n, stop)) if type(n) is cst.Lambda)
+    return out
+
+
 def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
-    """Calls of an expression in evaluation order (inner calls first); lambdas are not entered."""
+    """Calls of an expression in evaluation order (inner calls first); lambdas are not entered,
+    except the branch functions of ``tf.cond`` / ``smart_cond`` / ``tf.case``."""
     if node is None:
         return []
     # Post-order is the reverse of a pre-order that visits children right to left; collected that
     # way without a (node, expanded) stack (this runs on every statement).
     out, stack, call, lam = [], [node], cst.Call, cst.Lambda
+    branches: set = set()
     while stack:
         n = stack.pop()
         t = type(n)
         if t is call:
             out.append(n)
-        elif t is lam and n is not node:
+            if n.args:
+                branches.update(id(b) for b in _branch_lambdas(n))
+        elif t is lam and n is not node and id(n) not in branches:
             continue
         stack.extend(iter_children(n))
     out.reverse()
