@@ -14,14 +14,15 @@ from bnlint.fixes import insert_keyword, is_single_statement_line, tf_prefix, wr
 from bnlint.project import call_arg
 from bnlint.root_causes import reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import new_variable_sites, reuse_in_effect
+from bnlint.scoped_bn import scoped_bn_sites
+from bnlint.updates import reuse_in_effect
 
 _EVALISH = re.compile(r"(^|_)(val|valid|validation|eval|evaluation|test|infer|inference|predict|pred|dev)(_|$|\d)", re.I)
 
 
-def _flag_kinds(ev) -> set:
+def _flag_kinds(sites) -> set:
     kinds = set()
-    for s in ev.sites:
+    for s in sites:
         if s.flag == ("const", False):
             kinds.add("F")
         elif s.flag == ("const", True):
@@ -292,14 +293,20 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
         project = ctx.project
         for body in ctx.info.bodies.values():
             calls = {}
+            self._sites = {}
             for ev in body.events:
                 tgt = project.target(ev)
-                if tgt is not None and tgt is not body and any(s.kind in ("functional", "layer_class") for s in ev.sites):
+                if tgt is None or tgt is body:
+                    continue
+                # ``with slim.arg_scope(resnet_arg_scope(is_training=t)): net = resnet(x)``
+                sites = ev.sites or scoped_bn_sites(project, ev)
+                if any(s.kind in ("functional", "layer_class") for s in sites):
+                    self._sites[id(ev)] = sites
                     calls.setdefault(tgt.key, []).append(ev)
             # In execution order: once a build raises "already exists", nothing after it runs, so
             # that call is the failure to report (not a later eval build in the same function).
             for ev in sorted((e for evs in calls.values() for e in evs), key=lambda e: e.order):
-                if not new_variable_sites(ev) or reuse_in_effect(ev):
+                if not self._fresh(ev) or reuse_in_effect(ev):
                     continue
                 earlier = [e for e in calls[project.target(ev).key] if e.order < ev.order]
                 before = len(ctx.diagnostics)
@@ -309,6 +316,10 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                     d.cause = (body.key, reached_bodies(project, ev))
                 if verdict == "raises":
                     break
+
+    def _fresh(self, ev):
+        """The BN sites of this call whose variables are created anew (not reused/templated)."""
+        return [s for s in self._sites[id(ev)] if s.kind in ("functional", "layer_class") and s.reuse is None]
 
     def _check_call(self, ctx: RuleContext, ev, earlier) -> Optional[str]:
         """Report this call if it rebuilds BN layers; "raises" when the build fails right here."""
@@ -327,7 +338,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
         for first in earlier:
             if first.tower_loop is not None and first.tower_loop is loop:
                 continue
-            fresh_named = any(s.named for s in new_variable_sites(ev))
+            fresh_named = any(s.named for s in self._fresh(ev))
             same_scope = _vscopes(first) == _vscopes(ev)
             if fresh_named and same_scope and not _distinct_names(ctx.project, first, ev):
                 ctx.report(
@@ -342,7 +353,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 return "raises"
             if ev.arg_names() & set(first.targets):
                 continue  # stacking blocks: x = f(x); x = f(x)
-            kinds_first, kinds_ev = _flag_kinds(first), _flag_kinds(ev)
+            kinds_first, kinds_ev = _flag_kinds(self._sites[id(first)]), _flag_kinds(self._sites[id(ev)])
             flags_differ = kinds_first != kinds_ev and ("F" in kinds_first or "F" in kinds_ev)
             evalish = any(_EVALISH.search(n) for n in set(ev.targets) | ev.arg_names())
             if flags_differ or evalish:
