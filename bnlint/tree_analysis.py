@@ -159,7 +159,22 @@ class _Run:
                 del pending[p]
             batch = self._analyse(found, check_words=False)
             frontier = {s.modname for s in batch if _has_functions(s)}
+        self._analyse(self._step_helpers(), check_words=False)
         self.out.analysed = [p for p in self.order if p in self.analysed]
+
+    def _step_helpers(self) -> List[str]:
+        """Files that build an optimizer step in a function, imported by a relevant file
+        (``optim.py`` with ``def train_op(loss): return opt.minimize(loss)``, called by the
+        trainer): the step fed the model's loss lives there (``bnlint.step_callers``)."""
+        from bnlint.engine import imported_modules, importers_of
+
+        raws, modnames = self.out.raws, self.out.modnames
+        helpers = [p for p in self.order if p not in self.analysed and p not in self.skipped
+                   and (b"minimize(" in raws[p] or b"apply_gradients(" in raws[p]) and b"def " in raws[p]]
+        if not helpers:
+            return []
+        users = {p: imported_modules(raws[p], modnames[p]) for p in self.analysed}
+        return [p for p in helpers if importers_of({modnames[p]}, users)]
 
     def _analyse(self, paths: List[str], check_words: bool) -> List[ModuleSummary]:
         """Phase 1 for ``paths`` (cache first); the summaries of those that parsed. With

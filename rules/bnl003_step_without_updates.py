@@ -8,6 +8,7 @@ from bnlint.diagnostics import Fix
 from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
 from bnlint.project_bn import bn_never_in_inference_mode, imported_training_bn, project_runs_updates, site_text, unit_test_module
 from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.step_callers import caller_training_bn
 from bnlint.updates import WRONG, YES, covered, is_step
 
 
@@ -151,11 +152,16 @@ def train(loss_fn, x):
         training = project.module_trains_bn(ctx.info)
         has_step = any(is_step(ev) for ev in ctx.info.all_events())
         imported = [] if training or not has_step or unit_test_module(ctx.info) else imported_training_bn(project, ctx.info)
-        if not training and not imported:
+        fed = {}  # step helpers whose callers build the training model (``optim.train_op(loss)``)
+        if not training and not imported and has_step and not unit_test_module(ctx.info):
+            for body in ctx.info.functions():
+                if any(is_step(e) for e in body.events):
+                    fed[body.key] = caller_training_bn(project, body)
+        if not training and not imported and not any(fed.values()):
             return
         built, always = None, None  # line numbers cost a position pass over the module: only when reporting
         for ev in ctx.info.all_events():
-            if not is_step(ev):
+            if not is_step(ev) or (fed and not fed.get(ev.body.key)):
                 continue
             local = [e for e in ev.body.events if any(s.collection_based for s in e.sites)]
             if local and not any(e.training_collection_sites() for e in local):
@@ -176,6 +182,8 @@ def train(loss_fn, x):
                 if training:
                     lines = sorted({ctx.line_of(e.node) for e in training})
                     built = "at line(s) " + ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+                elif fed:
+                    built = "by the caller of this helper, " + site_text(fed[ev.body.key][0])
                 else:
                     built = "in the imported model, " + site_text(imported[0])
             if always:
