@@ -15,6 +15,7 @@ from bnlint.project import call_arg
 from bnlint.root_causes import reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.scoped_bn import scoped_bn_sites
+from bnlint.shared_builders import bn_builders, same_branch
 from bnlint.updates import reuse_in_effect
 
 _EVALISH = re.compile(r"(^|_)(val|valid|validation|eval|evaluation|test|infer|inference|predict|pred|dev)(_|$|\d)", re.I)
@@ -293,7 +294,7 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
         project = ctx.project
         for body in ctx.info.bodies.values():
             calls = {}
-            self._sites = {}
+            self._sites, self._reported = {}, set()
             for ev in body.events:
                 tgt = project.target(ev)
                 if tgt is None or tgt is body:
@@ -311,11 +312,53 @@ eval_logits = model(tf.zeros([2, 3]), False, reuse=True)
                 earlier = [e for e in calls[project.target(ev).key] if e.order < ev.order]
                 before = len(ctx.diagnostics)
                 verdict = self._check_call(ctx, ev, earlier)
+                if verdict:
+                    self._reported.add(id(ev))
                 for d in ctx.diagnostics[before:]:
                     # A rebuild reported inside the code this call runs is the same bug.
                     d.cause = (body.key, reached_bodies(project, ev))
                 if verdict == "raises":
                     break
+            else:
+                self._check_siblings(ctx, body, calls)
+
+    def _check_siblings(self, ctx: RuleContext, body, calls) -> None:
+        """``train(x)`` then ``evaluate(vx)`` in one body, both building ``model`` (one with the flag
+        False): the evaluation copy gets its own, never trained, BN variables."""
+        project = ctx.project
+        evs = sorted((e for evs in calls.values() for e in evs if self._fresh(e) and not reuse_in_effect(e)),
+                     key=lambda e: e.order)
+        builders = {}
+        for ev in evs:
+            if id(ev) in self._reported:
+                continue
+            for first in evs:
+                if first.order >= ev.order or project.target(first) is project.target(ev):
+                    continue
+                if ev.arg_names() & set(first.targets) or first.tower_loop is not None or ev.tower_loop is not None:
+                    continue
+                kinds_first, kinds_ev = _flag_kinds(self._sites[id(first)]), _flag_kinds(self._sites[id(ev)])
+                if kinds_first == kinds_ev or not ({"F"} & (kinds_first | kinds_ev)) or not same_branch(first, ev):
+                    continue
+                for e in (first, ev):
+                    if id(e) not in builders:
+                        builders[id(e)] = bn_builders(project, e)
+                shared = builders[id(first)] & builders[id(ev)]
+                if not shared:
+                    continue
+                model = sorted(shared)[0].partition(":")[2]
+                name = ctx.info.module.code_for_node(ev.node.func)
+                d = ctx.report(
+                    ev.node,
+                    f"`{name}` builds the BN layers of `{model}` again (first built through "
+                    f"`{ctx.info.module.code_for_node(first.node.func)}` at line {ctx.line_of(first.node)}) "
+                    "without variable reuse, in the same graph: it gets new variables "
+                    "(batch_normalization_1/moving_mean, ...) that training never updates, so this "
+                    "graph runs on untrained statistics; build both in one variable_scope with "
+                    "reuse=tf.AUTO_REUSE (or pass reuse=True to the second)",
+                )
+                d.cause = (body.key, reached_bodies(project, ev))
+                break
 
     def _fresh(self, ev):
         """The BN sites of this call whose variables are created anew (not reused/templated)."""
