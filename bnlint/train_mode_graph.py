@@ -15,9 +15,10 @@ from typing import Optional, Tuple
 
 import libcst as cst
 
-from bnlint.analysis import Body, ModuleInfo, arg, kwarg, literal_string
+from bnlint.analysis import Body, ModuleInfo, arg, kwarg, literal_string, names_in
 from bnlint.cstwalk import walk
 from bnlint.patterns import event_of, is_training_name
+from bnlint.project import module_fact, site_free_fact
 
 _TRAIN_MODES = {"train", "training"}
 _MODE_PARAMS = {"mode", "phase", "split", "stage"}
@@ -110,3 +111,86 @@ def training_mode_source(project, body: Body, expr: Optional[cst.BaseExpression]
                 if value is not None and value is not node:
                     todo.append((value, None, depth + 1))
     return None
+
+
+# --- the step's own loss, fetched by an evaluation run ---------------------------------------------
+
+_LOSS_ARG = {"minimize": ("loss", 0), "compute_gradients": ("loss", 0)}
+_GRADIENTS = {"tf.gradients"}
+_FLAG_SWITCHES = {"tf.placeholder_with_default", "tf.keras.backend.learning_phase",
+                  "tf.keras.backend.set_learning_phase", "keras.backend.learning_phase",
+                  "keras.backend.set_learning_phase"}
+
+
+@site_free_fact
+def switchable_training_flag(info: ModuleInfo) -> bool:
+    """The module makes a flag a run can switch: a boolean placeholder (with or without a default)
+    or the Keras learning phase."""
+    for ev in info.all_events():
+        name = ev.callee or ""
+        if name in _FLAG_SWITCHES or name.endswith("learning_phase"):
+            return True
+        if name == "tf.placeholder":
+            dtype = arg(ev.node, "dtype", 0)
+            if dtype is not None and (info.resolve(dtype) == "tf.bool" or literal_string(dtype) == "bool"):
+                return True
+    return False
+
+
+@module_fact
+def module_builds_training_bn(info: ModuleInfo) -> bool:
+    """Some collection-based BN site of the module is not frozen (flag not the constant False)."""
+    return any(s.collection_based and s.flag != ("const", False) for ev in info.all_events() for s in ev.sites)
+
+
+def _step_losses(info: ModuleInfo) -> dict:
+    """Names of the losses the module's optimizer steps minimise (``minimize(total_loss)``,
+    ``compute_gradients(loss)``, ``tf.gradients(loss, ...)``) and of what is computed from them
+    (``losses.append(loss)``, ``total = tf.add_n(losses)``), each with the step call."""
+    out: dict = {}
+    for ev in info.all_events():
+        loss = None
+        if ev.method in _LOSS_ARG and info.uses_tf:
+            loss = arg(ev.node, *_LOSS_ARG[ev.method])
+        elif ev.callee in _GRADIENTS:
+            loss = arg(ev.node, "ys", 0)
+        if isinstance(loss, cst.Name):
+            out.setdefault(loss.value, ev.node)
+    if not out:
+        return out
+    for _ in range(3):  # a few steps forward: tower losses -> list -> mean
+        grown = False
+        for ev in info.all_events():
+            if ev.method == "append" and isinstance(ev.node.func, cst.Attribute) and \
+                    isinstance(ev.node.func.value, cst.Name) and ev.node.func.value.value not in out:
+                hit = names_in([a.value for a in ev.node.args]) & set(out)
+                if hit:
+                    out[ev.node.func.value.value] = out[sorted(hit)[0]]
+                    grown = True
+        for body in info.bodies.values():
+            for name, values in body.assigned.items():
+                if name in out:
+                    continue
+                for _, v in values:
+                    hit = names_in(v) & set(out)
+                    if hit and not isinstance(v, (cst.List, cst.Tuple)):
+                        out[name] = out[sorted(hit)[0]]
+                        grown = True
+                        break
+    return out
+
+
+def fetches_step_loss(project, info: ModuleInfo, fetches: Optional[cst.BaseExpression]):
+    """(name, step call) when a run fetches the loss an optimizer step of this module minimises (or
+    a tensor computed from it) and nothing in the project can switch BN out of training mode at run
+    time (no boolean placeholder, no Keras learning phase) while some BN trains: the run goes through
+    the training graph. None otherwise."""
+    if fetches is None:
+        return None
+    losses = _step_losses(info)
+    hit = sorted(names_in(fetches) & set(losses))
+    if not hit:
+        return None
+    if project.any_module(switchable_training_flag) or not project.any_module(module_builds_training_bn):
+        return None
+    return hit[0], losses[hit[0]]
