@@ -20,6 +20,7 @@ relevant set (``engine.run_rules``), whatever ``-j`` and whatever the cache hold
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -103,6 +104,13 @@ def _bn_helpers(s: ModuleSummary) -> bool:
     return any(c.direct is not None for k, b in s.bodies.items() if k != top for c in b.calls)
 
 
+def _keras_bn(s: ModuleSummary) -> bool:
+    return any(c.direct is not None and c.direct.kind == "keras" for b in s.bodies.values() for c in b.calls)
+
+
+_STEP_WORDS = re.compile(rb"\.(?:minimize|apply_gradients)\(")
+
+
 def _has_functions(s: ModuleSummary) -> bool:
     return len(s.bodies) > 1
 
@@ -159,7 +167,30 @@ class _Run:
                 del pending[p]
             batch = self._analyse(found, check_words=False)
             frontier = {s.modname for s in batch if _has_functions(s)}
+        self._step_helpers(imported_modules)
         self.out.analysed = [p for p in self.order if p in self.analysed]
+
+    def _step_helpers(self, imported_modules) -> None:
+        """Modules holding the optimizer step of a model built from Keras BN layers elsewhere
+        (``models/dcn.py`` imports ``layers/core.py`` and ``estimator/utils.py``, whose train_op
+        function calls ``minimize``): BNL008 asks whether that step runs the layers' updates, and
+        the helper mentions no BN word itself. Only files the relevant Keras-BN models import."""
+        keras = {e.summary.modname for e in self.analysed.values() if e.summary is not None and _keras_bn(e.summary)}
+        if not keras:
+            return
+        raws, modnames = self.out.raws, self.out.modnames
+        by_mod = {modnames[p]: p for p in self.order}
+        wanted = set()
+        for path, entry in list(self.analysed.items()):
+            names = imported_modules(raws[path], modnames[path])
+            if entry.summary is None or not (set(names) & keras or modnames[path] in keras):
+                continue
+            for name in names:
+                p = by_mod.get(name)
+                if p is not None and p not in self.analysed and p not in self.skipped and _STEP_WORDS.search(raws[p]):
+                    wanted.add(p)
+        if wanted:
+            self._analyse(sorted(wanted, key=self.position.__getitem__), check_words=False)
 
     def _analyse(self, paths: List[str], check_words: bool) -> List[ModuleSummary]:
         """Phase 1 for ``paths`` (cache first); the summaries of those that parsed. With
