@@ -23,7 +23,7 @@ from bnlint.arg_scope_facts import may_set_bn_flag
 from bnlint.analysis import const_flag
 from bnlint.bn_sites import DEFAULT, DICT, call_keywords, site_of
 from bnlint.project import call_arg
-from bnlint.project_bn import calls_own_function
+from bnlint.project_bn import calls_own_function, unit_test_module
 from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
 from bnlint.train_mode_graph import constructed_in_training_mode, module_builds_training_bn
@@ -260,6 +260,13 @@ def _object_call_flag_true(project, ev):
     argument's text, else None."""
     if not isinstance(ev.node.func, cst.Attribute) or ev.callee is not None or project.target(ev) is not None:
         return None
+    root = ev.node.func
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name) or unit_test_module(ev.body.module):
+        return None
+    if root.value not in ("self", "cls") and root.value not in ev.body.params and ev.body.binding(root.value) is None:
+        return None  # ``functools.partial``, ``builder.build``: a module's function, not a model object
     kws, _ = call_keywords(ev.body, ev.node, ev.order)
     for name, (body, value, source) in kws.items():
         if is_training_name(name) and const_flag(body, value) == ("const", True):
