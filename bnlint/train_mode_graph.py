@@ -11,14 +11,17 @@ Evaluation goes through training-mode BN in two shapes these facts recognise:
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Tuple
 
 import libcst as cst
 
 from bnlint.analysis import Body, ModuleInfo, arg, kwarg, literal_string, names_in
+from bnlint.bn_sites import call_keywords
 from bnlint.cstwalk import walk
 from bnlint.patterns import event_of, is_training_name
 from bnlint.project import module_fact, site_free_fact
+from bnlint.project_bn import unit_test_module
 
 _TRAIN_MODES = {"train", "training"}
 _MODE_PARAMS = {"mode", "phase", "split", "stage"}
@@ -194,3 +197,84 @@ def fetches_step_loss(project, info: ModuleInfo, fetches: Optional[cst.BaseExpre
     if project.any_module(switchable_training_flag) or not project.any_module(module_builds_training_bn):
         return None
     return hit[0], losses[hit[0]]
+
+
+# --- validation batches switched into the training graph -------------------------------------------
+
+_VALIDATION_SWITCH = re.compile(r"^(is_|use_|do_)?(val|valid|validation|validating|eval|evaluation|evaluating)(_|$)", re.I)
+_CONDS = {"tf.cond"}
+
+
+def _validation_inputs(info: ModuleInfo) -> dict:
+    """Names holding data a ``tf.cond`` on a validation switch selects (``data = tf.cond(
+    tf.logical_not(self.is_validation), train_batch, valid_batch)``) and what is computed from them
+    (``image = tf.cast(data["image"], tf.float32)``): name -> (the cond call, the switch names)."""
+    out: dict = {}
+    for ev in info.all_events():
+        if ev.callee in _CONDS:
+            pred = arg(ev.node, "pred", 0)
+            switch = {n for n in names_in(pred) if _VALIDATION_SWITCH.match(n)}
+            if switch:
+                for t in ev.targets:
+                    out[t] = (ev.node, switch)
+    for _ in range(3 if out else 0):
+        for body in info.bodies.values():
+            for name, values in body.assigned.items():
+                if name not in out:
+                    for _, v in values:
+                        hit = sorted(names_in(v) & set(out))
+                        if hit:
+                            out[name] = out[hit[0]]
+                            break
+    return out
+
+
+def _in_true_branch(info: ModuleInfo, ev, flag: cst.BaseExpression) -> bool:
+    """The call sits in the body of ``if <flag>:`` (``if self.is_training: ... net(x, is_training=
+    self.is_training)``): the flag is True there."""
+    text = cst.Module([]).code_for_node(flag)
+    pos = info.position(ev.node).start
+    for cond in ev.conds:
+        if cst.Module([]).code_for_node(cond) != text:
+            continue
+        for node in walk(ev.body.node):
+            if isinstance(node, cst.If) and node.test is cond:
+                start, end = info.position(node.body).start, info.position(node.body).end
+                if (start.line, start.column) <= (pos.line, pos.column) <= (end.line, end.column):
+                    return True
+    return False
+
+
+def validation_through_training_bn(project, info: ModuleInfo):
+    """Model calls whose input a validation switch selects while their BN flag is True (a literal,
+    a ``**dict`` entry, or a Python flag tested by the enclosing ``if``) and does not follow the
+    switch: [(call event, cond call, flag text)]. The validation batches run through training-mode BN."""
+    if unit_test_module(info):
+        return []
+    inputs = _validation_inputs(info)
+    if not inputs:
+        return []
+    out = []
+    for ev in info.all_events():
+        if ev.callee in _CONDS:
+            continue
+        hit = sorted(names_in([a.value for a in ev.node.args]) & set(inputs))
+        if not hit:
+            continue
+        cond, switch = inputs[hit[0]]
+        builds_bn = bool(ev.sites) or (project.target(ev) is None and isinstance(ev.node.func, cst.Attribute))
+        if not builds_bn:
+            continue
+        kws, _ = call_keywords(ev.body, ev.node, ev.order)
+        flags = [(b, v) for k, (b, v, _) in kws.items() if is_training_name(k)]
+        if not flags:
+            continue
+        body, value = flags[0]
+        if names_in(value) & switch:
+            continue  # ``is_training=tf.logical_not(is_validation)``: follows the switch
+        if not (isinstance(value, cst.Name) and value.value == "True") and not _in_true_branch(info, ev, value):
+            continue
+        if not project.any_module(module_builds_training_bn):
+            continue
+        out.append((ev, cond, cst.Module([]).code_for_node(value)))
+    return out

@@ -109,6 +109,7 @@ def _keras_bn(s: ModuleSummary) -> bool:
 
 
 _STEP_WORDS = re.compile(rb"\.(?:minimize|apply_gradients)\(")
+_VALIDATION_COND = re.compile(rb"tf\.cond\(\s*(?:tf\.logical_not\(\s*)?(?:self\.)?(?:is_|use_)?(?:val|valid|validation|eval)\w*\s*[,)]")
 
 
 def _has_functions(s: ModuleSummary) -> bool:
@@ -168,6 +169,7 @@ class _Run:
             batch = self._analyse(found, check_words=False)
             frontier = {s.modname for s in batch if _has_functions(s)}
         self._step_helpers(imported_modules)
+        self._validation_switches()
         self.out.analysed = [p for p in self.order if p in self.analysed]
 
     def _step_helpers(self, imported_modules) -> None:
@@ -191,6 +193,16 @@ class _Run:
                     wanted.add(p)
         if wanted:
             self._analyse(sorted(wanted, key=self.position.__getitem__), check_words=False)
+
+    def _validation_switches(self) -> None:
+        """Modules that switch validation batches into a model with ``tf.cond(<validation switch>,
+        ...)`` and pass it a training flag (BNL007): the model comes from a factory or a network
+        object, so no BN word needs to appear in them."""
+        raws = self.out.raws
+        wanted = [p for p in self.order if p not in self.analysed and p not in self.skipped
+                  and b"tf.cond(" in raws[p] and b"is_training" in raws[p] and _VALIDATION_COND.search(raws[p])]
+        if wanted:
+            self._analyse(wanted, check_words=False)
 
     def _analyse(self, paths: List[str], check_words: bool) -> List[ModuleSummary]:
         """Phase 1 for ``paths`` (cache first); the summaries of those that parsed. With
