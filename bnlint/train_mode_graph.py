@@ -65,11 +65,34 @@ def _train_literal(info: ModuleInfo, expr: Optional[cst.BaseExpression], param: 
     return is_training_name(param) and isinstance(expr, cst.Name) and expr.value == "True"
 
 
-def constructed_in_training_mode(project, info: ModuleInfo, call: cst.Call) -> Optional[str]:
-    """``Model(config, mode="train")`` / ``Net(is_training=True)`` of a class that builds BN: the
+def called_in_training_mode(project, ev) -> Optional[str]:
+    """``build(images, mode="train")``: a project function that builds BN whose flag it derives
+    from a mode argument (``is_training = mode == "train"``), given the training mode: the
     argument's text, else None."""
+    tgt = project.target(ev)
+    if tgt is None or not any(s.flag[0] != "const" for s in ev.sites):
+        return None
+    info = ev.body.module
+    params = tgt.params[1:] if tgt.is_method and isinstance(ev.node.func, cst.Attribute) else tgt.params
+    for i, p in enumerate(params):
+        if p not in _MODE_PARAMS:
+            continue
+        value = kwarg(ev.node, p)
+        if value is None:
+            value = arg(ev.node, None, i)
+        if _train_literal(info, value, p):
+            return f"{p}={cst.Module([]).code_for_node(value)}"
+    return None
+
+
+def constructed_in_training_mode(project, info: ModuleInfo, call: cst.Call) -> Optional[str]:
+    """``Model(config, mode="train")`` / ``Net(is_training=True)`` of a class that builds BN, or
+    ``build(images, mode="train")`` (``called_in_training_mode``): the argument's text, else None."""
     found = _class_of(project, info, call.func)
-    if found is None or not _class_builds_bn(*found):
+    if found is None:
+        ev = event_of(info, call)
+        return called_in_training_mode(project, ev) if ev is not None else None
+    if not _class_builds_bn(*found):
         return None
     mod, cname = found
     init = mod.bodies.get(f"{mod.modname}:{cname}.__init__")

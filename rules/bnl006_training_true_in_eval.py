@@ -26,7 +26,7 @@ from bnlint.project import call_arg
 from bnlint.project_bn import calls_own_function, unit_test_module
 from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.train_mode_graph import constructed_in_training_mode, module_builds_training_bn
+from bnlint.train_mode_graph import called_in_training_mode, constructed_in_training_mode, module_builds_training_bn
 
 
 def _literal_true_flag(ev):
@@ -215,6 +215,13 @@ with tf.variable_scope("m", reuse=True):
                                    "its BN layers normalise with each batch's own statistics instead of the "
                                    "learned moving averages; construct it in inference mode")
                     continue
+                if fn and not any(s.flag[0] == "const" for s in ev.sites):
+                    why = called_in_training_mode(project, ev)
+                    if why is not None:  # ``logits = build(images, mode="train")`` in ``predict_fn``
+                        ctx.report(ev.node, f"`{code(ev.node.func)}` is called with `{why}` but {where_fn}: its BN "
+                                   "layers normalise with each batch's own statistics instead of the learned "
+                                   "moving averages; pass the evaluation/inference mode")
+                        continue
                 if not any(s.flag == ("const", True) and s.kind != "keras" for s in ev.sites):
                     continue
                 if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
