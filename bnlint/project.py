@@ -165,6 +165,11 @@ class Project:
         build: ``info`` itself or the nearest module importing it, transitively; None if none."""
         return self._ask("role-by-import", info.modname, role)
 
+    def importers(self, info: ModuleInfo) -> List[ModuleInfo]:
+        """The modules of the tree that import ``info`` directly."""
+        found = (self._module(m) for m in self._ask("importers", info.modname))
+        return [m for m in found if m is not None]
+
     def module_trains_bn(self, info: ModuleInfo) -> List[CallEvent]:
         return [ev for ev in info.all_events() if self.concrete_training_sites(ev)]
 

@@ -245,6 +245,8 @@ class Index:
             return self.facts.get(query[1])
         if kind == "role-by-import":
             return self.role_by_import(query[1], query[2])
+        if kind == "importers":
+            return self.importers.get(query[1], ())
         raise ValueError(f"unknown question {query!r}")
 
 

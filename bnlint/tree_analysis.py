@@ -20,6 +20,7 @@ relevant set (``engine.run_rules``), whatever ``-j`` and whatever the cache hold
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -103,6 +104,14 @@ def _bn_helpers(s: ModuleSummary) -> bool:
     return any(c.direct is not None for k, b in s.bodies.items() if k != top for c in b.calls)
 
 
+def _keras_bn(s: ModuleSummary) -> bool:
+    return any(c.direct is not None and c.direct.kind == "keras" for b in s.bodies.values() for c in b.calls)
+
+
+_STEP_WORDS = re.compile(rb"\.(?:minimize|apply_gradients)\(")
+_VALIDATION_COND = re.compile(rb"tf\.cond\(\s*(?:tf\.logical_not\(\s*)?(?:self\.)?(?:is_|use_)?(?:val|valid|validation|eval)\w*\s*[,)]")
+
+
 def _has_functions(s: ModuleSummary) -> bool:
     return len(s.bodies) > 1
 
@@ -159,10 +168,44 @@ class _Run:
                 del pending[p]
             batch = self._analyse(found, check_words=False)
             frontier = {s.modname for s in batch if _has_functions(s)}
-        self._analyse(self._step_helpers(), check_words=False)
+        self._analyse(self._step_modules(), check_words=False)
+        self._step_helpers(imported_modules)
+        self._validation_switches()
         self.out.analysed = [p for p in self.order if p in self.analysed]
 
-    def _step_helpers(self) -> List[str]:
+    def _step_helpers(self, imported_modules) -> None:
+        """Modules holding the optimizer step of a model built from Keras BN layers elsewhere
+        (``models/dcn.py`` imports ``layers/core.py`` and ``estimator/utils.py``, whose train_op
+        function calls ``minimize``): BNL008 asks whether that step runs the layers' updates, and
+        the helper mentions no BN word itself. Only files the relevant Keras-BN models import."""
+        keras = {e.summary.modname for e in self.analysed.values() if e.summary is not None and _keras_bn(e.summary)}
+        if not keras:
+            return
+        raws, modnames = self.out.raws, self.out.modnames
+        by_mod = {modnames[p]: p for p in self.order}
+        wanted = set()
+        for path, entry in list(self.analysed.items()):
+            names = imported_modules(raws[path], modnames[path])
+            if entry.summary is None or not (set(names) & keras or modnames[path] in keras):
+                continue
+            for name in names:
+                p = by_mod.get(name)
+                if p is not None and p not in self.analysed and p not in self.skipped and _STEP_WORDS.search(raws[p]):
+                    wanted.add(p)
+        if wanted:
+            self._analyse(sorted(wanted, key=self.position.__getitem__), check_words=False)
+
+    def _validation_switches(self) -> None:
+        """Modules that switch validation batches into a model with ``tf.cond(<validation switch>,
+        ...)`` and pass it a training flag (BNL007): the model comes from a factory or a network
+        object, so no BN word needs to appear in them."""
+        raws = self.out.raws
+        wanted = [p for p in self.order if p not in self.analysed and p not in self.skipped
+                  and b"tf.cond(" in raws[p] and b"is_training" in raws[p] and _VALIDATION_COND.search(raws[p])]
+        if wanted:
+            self._analyse(wanted, check_words=False)
+
+    def _step_modules(self) -> List[str]:
         """Files that build an optimizer step in a function, imported by a relevant file
         (``optim.py`` with ``def train_op(loss): return opt.minimize(loss)``, called by the
         trainer): the step fed the model's loss lives there (``bnlint.step_callers``)."""

@@ -188,6 +188,20 @@ def model(x, is_training):
 
     def _omitted(self, ctx, body, ev, creator, param) -> None:
         name = ctx.info.module.code_for_node(ev.node.func)
+        outer = _closure_flag(body) if param is None else None
+        if outer is not None:  # ``def conv(ch, x): ... batch_norm(c)`` inside ``layer_op(..., is_training)``
+            keyword = creator.flag or "is_training"
+            default = "True" if creator.default_training else "False"
+            ctx.report(
+                ev.node,
+                f"`{name}` is called without `{keyword}=` in `{body.name.split('.')[-1]}`, a nested function of "
+                f"`{outer[0].name.split('.')[-1]}`, which takes `{outer[1]}`: the flag defaults to {default}, so "
+                + ("evaluation and export normalise each batch with its own statistics" if creator.default_training
+                   else "during training the layer uses its initial moving statistics and never learns them")
+                + f"; pass `{keyword}={outer[1]}`",
+                fix=Fix(f"Pass `{keyword}={outer[1]}`", (insert_keyword(ctx.info, ev.node, keyword, outer[1]),)),
+            )
+            return
         if creator.default_training is False:
             if param is not None:
                 ctx.report(
@@ -296,6 +310,25 @@ def _trained_by(ctx, body):
     if trainer == ctx.info.modname:
         return ""
     return f" (`{trainer}` runs the optimizer step and imports this module, directly or through others)"
+
+
+def _closure_flag(body):
+    """(enclosing function, its training-flag parameter) for a nested function without a flag of
+    its own that sees the enclosing one's (not rebound inside it), when no arg_scope in the
+    enclosing functions or a decorator can set the flag; else None."""
+    if not body.is_function() or _add_arg_scope(body):
+        return None
+    b = body.parent
+    while b is not None and b.is_function():
+        param = training_param(b)
+        if param is not None:
+            if param in body.assigned or any(e.callee in tfnames.ARG_SCOPE for e in b.events):
+                return None
+            return b, param
+        if any(e.callee in tfnames.ARG_SCOPE for e in b.events):
+            return None
+        b = b.parent
+    return None
 
 
 def _add_arg_scope(body) -> bool:

@@ -20,12 +20,13 @@ from bnlint.patterns import (
     trains_here,
 )
 from bnlint.arg_scope_facts import may_set_bn_flag
-from bnlint.bn_sites import DEFAULT, site_of
+from bnlint.analysis import const_flag
+from bnlint.bn_sites import DEFAULT, DICT, call_keywords, site_of
 from bnlint.project import call_arg
-from bnlint.project_bn import calls_own_function
+from bnlint.project_bn import calls_own_function, unit_test_module
 from bnlint.root_causes import INNER, reached_bodies
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.train_mode_graph import constructed_in_training_mode
+from bnlint.train_mode_graph import called_in_training_mode, constructed_in_training_mode, module_builds_training_bn
 
 
 def _literal_true_flag(ev):
@@ -204,11 +205,24 @@ with tf.variable_scope("m", reuse=True):
             for ev in body.events:
                 if fn and (not ev.sites or all(s.flag == DYN for s in ev.sites)):  # DYN: ``Model(x, mode=...)``
                     why = constructed_in_training_mode(project, ctx.info, ev.node)
+                    told = _object_call_flag_true(project, ev) if why is None else None
+                    if told is not None:  # ``self.net(image, **net_args)`` in ``validation_step``
+                        ctx.report(ev.node, f"`{code(ev.node.func)}` is called with `{told}` but {where_fn}: "
+                                   "the model's BN layers normalise with each batch's own statistics instead "
+                                   "of the learned moving averages; pass False on the evaluation path")
+                        continue
                     if why is not None:  # ``model = Model(images, is_training=True)`` in test.py
                         ctx.report(ev.node, f"`{code(ev.node.func)}` is constructed with `{why}` but {where_fn}: "
                                    "its BN layers normalise with each batch's own statistics instead of the "
                                    "learned moving averages; construct it in inference mode")
                     continue
+                if fn and not any(s.flag[0] == "const" for s in ev.sites):
+                    why = called_in_training_mode(project, ev)
+                    if why is not None:  # ``logits = build(images, mode="train")`` in ``predict_fn``
+                        ctx.report(ev.node, f"`{code(ev.node.func)}` is called with `{why}` but {where_fn}: its BN "
+                                   "layers normalise with each batch's own statistics instead of the learned "
+                                   "moving averages; pass the evaluation/inference mode")
+                        continue
                 if not any(s.flag == ("const", True) and s.kind != "keras" for s in ev.sites):
                     continue
                 if site_of(ev) is None and any(c.kind == "argscope" for c in ev.ctx):
@@ -246,6 +260,28 @@ with tf.variable_scope("m", reuse=True):
         )
         # An eval helper calling another one that sets the flag: one finding, where it is set.
         d.cause = (ev.body.key, reached_bodies(ctx.project, ev), INNER)
+
+
+def _object_call_flag_true(project, ev):
+    """``self.net(image, **net_args)`` with ``net_args = {"is_training": True}`` (or the keyword
+    itself): a model object bnlint cannot resolve, told to train, in a project whose BN trains. The
+    argument's text, else None."""
+    if not isinstance(ev.node.func, cst.Attribute) or ev.callee is not None or project.target(ev) is not None:
+        return None
+    root = ev.node.func
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name) or unit_test_module(ev.body.module):
+        return None
+    if root.value not in ("self", "cls") and root.value not in ev.body.params and ev.body.binding(root.value) is None:
+        return None  # ``functools.partial``, ``builder.build``: a module's function, not a model object
+    kws, _ = call_keywords(ev.body, ev.node, ev.order)
+    for name, (body, value, source) in kws.items():
+        if is_training_name(name) and const_flag(body, value) == ("const", True):
+            if not project.any_module(module_builds_training_bn):
+                return None
+            return f"{name}=True" + (" (from a **dict)" if source == DICT else "")
+    return None
 
 
 def _true_flag_argument(project, ev):

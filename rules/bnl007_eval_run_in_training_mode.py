@@ -20,7 +20,7 @@ from bnlint.patterns import (
     used_as_bn_flag,
 )
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.train_mode_graph import training_mode_source
+from bnlint.train_mode_graph import fetches_step_loss, training_mode_source, validation_through_training_bn
 
 
 class EvalRunInTrainingMode(Rule):
@@ -133,6 +133,14 @@ def run_eval(sess, batches):
         info = ctx.info
         if not project_has_bn(ctx.project):
             return
+        for ev, cond, flag in validation_through_training_bn(ctx.project, info):
+            ctx.report(
+                ev.node,
+                f"the input of `{code(ev.node.func)}` is switched to validation batches by `tf.cond` (line "
+                f"{ctx.line_of(cond)}), but its BN is built with `{flag}` (True here), which does not follow "
+                "that switch: validation runs normalise with the batch's own statistics (and move the moving "
+                "averages towards validation data); make the BN flag the negation of the validation switch",
+            )
         placeholders = bool_placeholders(info)
         true_defaults = [k for k, v in placeholders.items() if v == ("default", True) and used_as_bn_flag(info, k)]
         steps = None
@@ -169,6 +177,18 @@ def run_eval(sess, batches):
                     f"{ctx.line_of(node)} `{code(node.func)}(...)` {why}, so BN normalises the evaluation "
                     "batches with their own statistics instead of the learned moving averages; build the "
                     "evaluation graph with the flag False (reusing the variables) and fetch from it",
+                )
+                continue
+            loss = fetches_step_loss(ctx.project, info, arg(ev.node, "fetches", 0)) if not fed and module_has_step(info) else None
+            if loss is not None:
+                name, step = loss
+                ctx.report(
+                    ev.node,
+                    f"this evaluation run ({reason}) fetches `{name}`, the training graph's loss (the step at "
+                    f"line {ctx.line_of(step)} minimises it), and nothing in the project switches BN out of "
+                    "training mode at run time (no boolean placeholder): BN normalises the evaluation batches "
+                    "with their own statistics instead of the learned moving averages; build an evaluation "
+                    "graph with the flag False (reusing the variables) and fetch its loss",
                 )
                 continue
             if not fed and complete and all(key_text(k) is not None for k, _ in pairs):

@@ -7,7 +7,7 @@ import libcst as cst
 from bnlint.analysis import kwarg
 from bnlint.patterns import graph_mode, is_keras_app_with_bn, module_index
 from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.project_bn import calls_own_function, imported_modules, per_module, site_text
+from bnlint.project_bn import calls_own_function, imported_modules, per_module, site_text, unit_test_module
 from bnlint.updates import YES, covered, is_step, is_update_collection_call
 
 
@@ -119,9 +119,11 @@ def model_fn(features, labels, mode):
             if not graph_mode(info) or not any(is_step(ev) for ev in info.all_events()):
                 return
             modules += [m for m in imported_modules(project, info) if per_module(project, m, _has_keras_bn)]
+            if len(modules) == 1:
+                modules += _keras_beside(project, info)
             if len(modules) == 1 or any(per_module(project, m, project.module_trains_bn) for m in modules):
                 return  # no Keras BN, or UPDATE_OPS-based BN as well: the collection is not empty
-            keras = [ev for ev in modules[1].all_events() if _keras_bn(ev)]
+            keras = [ev for m in modules[1:] for ev in m.all_events() if _keras_bn(ev)]
         steps = [ev for ev in info.all_events() if is_step(ev)]
         if not steps or not graph_mode(info):
             return
@@ -159,6 +161,29 @@ def model_fn(features, labels, mode):
                 "moving mean/variance never move and inference (training=False) normalises with their "
                 f"initial values; run the step under tf.control_dependencies(model.updates){extra}",
             )
+
+
+def _keras_beside(project, info):
+    """For a step helper without a model (``estimator/utils.py`` holding the train_op function):
+    the graph-mode modules importing it (up to two levels up) and the BN modules they import, when
+    one of those builds Keras BN (``models/dcn.py`` -> ``layers/core.py``). Empty otherwise."""
+    seen = {info.modname}
+    level, out = [info], []
+    for _ in range(2):
+        nxt = []
+        for low in level:
+            for m in project.importers(low):
+                if m.modname not in seen and not unit_test_module(m):
+                    seen.add(m.modname)
+                    nxt.append(m)
+        for m in nxt:
+            if not graph_mode(m):
+                continue
+            near = [m] + [k for k in imported_modules(project, m) if k.modname not in seen]
+            if any(per_module(project, k, _has_keras_bn) for k in near):
+                out.extend(k for k in near if k not in out)
+        level = nxt
+    return out
 
 
 def _has_keras_bn(info) -> bool:

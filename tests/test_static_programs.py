@@ -36,7 +36,8 @@ def _targets():
 @pytest.mark.parametrize("entry", list(_targets()))
 def test_program_findings_match_expectations(entry):
     full = os.path.join(HERE, entry)
-    files = [full] if os.path.isfile(full) else [os.path.join(full, f) for f in sorted(os.listdir(full)) if f.endswith(".py")]
+    files = [full] if os.path.isfile(full) else sorted(
+        os.path.join(d, f) for d, _, names in os.walk(full) for f in names if f.endswith(".py"))
     expected = set()
     for f in files:
         expected |= _expected(f)
