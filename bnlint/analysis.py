@@ -18,6 +18,7 @@ import libcst as cst
 
 from bnlint import tfnames
 from bnlint.cstwalk import iter_children, walk
+from bnlint.node_memo import memoised
 
 # Training flags (Flag, DYN) and BN Sites are plain data shared with worker processes.
 from bnlint.summary import DYN, Flag, Site  # noqa: E402,F401
@@ -338,10 +339,15 @@ def _collect_imports(info: ModuleInfo) -> None:
 # --- the ordered walk -------------------------------------------------------------------------------
 
 
-def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
-    """Calls of an expression in evaluation order (inner calls first); lambdas are not entered."""
+def calls_in(node: Optional[cst.CSTNode]):
+    """Calls of an expression in evaluation order (inner calls first); lambdas are not entered.
+    (A sequence to iterate: the language server keeps it from one lint to the next, node_memo.)"""
     if node is None:
-        return []
+        return ()
+    return memoised("calls_in", node, _calls_in)
+
+
+def _calls_in(node: cst.CSTNode) -> Tuple[cst.Call, ...]:
     # Post-order is the reverse of a pre-order that visits children right to left; collected that
     # way without a (node, expanded) stack (this runs on every statement).
     out, stack, call, lam = [], [node], cst.Call, cst.Lambda
@@ -354,7 +360,7 @@ def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
             continue
         stack.extend(iter_children(n))
     out.reverse()
-    return out
+    return tuple(out)
 
 
 def _target_names(target) -> List[str]:

@@ -257,8 +257,11 @@ class FixEffect:
     each parsing only the top-level statements the fix touches (whole modules when that is not
     known to give the same answer). ``before`` must be CPython-parseable for the local path."""
 
-    def __init__(self, before: str, aliases: Optional[Dict[str, str]], local: Optional[Dict[str, tuple]]):
+    def __init__(self, before: str, aliases: Optional[Dict[str, str]], local: Optional[Dict[str, tuple]],
+                 tree: Optional[ast.Module] = None):
+        """``tree``: CPython's AST of ``before`` when the caller has it (read, never changed)."""
         self.before, self.aliases, self.local = before, aliases, local
+        self._given = tree
         self._ready = False
         self._last = None  # (after, region texts) of the last question
 
@@ -267,7 +270,7 @@ class FixEffect:
         self.tree = None
         if self.aliases is None or "\r" in self.before:
             return
-        tree = _tree(self.before)
+        tree = self._given if self._given is not None else _tree(self.before)
         if tree is None or not tree.body:
             return
         self.lines = _lines(self.before)

@@ -112,7 +112,10 @@ def checked_fix(info: "ModuleInfo", fix: Fix) -> Optional[Fix]:
     memo = _memo(info)
     effect = memo.get("fix_effect")
     if effect is None:
-        effect = memo["fix_effect"] = FixEffect(info.code(), info.aliases, info.local_imports)
+        before = info.code()
+        known = memo.get("cpython_tree")  # (text, CPython's AST of it), when the linter has it
+        tree = known[1] if known is not None and known[0] == before else None
+        effect = memo["fix_effect"] = FixEffect(before, info.aliases, info.local_imports, tree)
     before = effect.before
     try:
         after = apply_edits(before, fix.edits)
