@@ -2,7 +2,9 @@
 
 Diagnostics on open, save and change (changes debounced); an unsaved buffer is linted as its text
 with the facts of the local modules it imports, read from disk (``bnlint.single_file``, as the
-flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``).
+flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``)
+and keeping what is known of the unchanged ones (``bnlint.node_memo``). Garbage is collected by the
+work's rhythm, not in the middle of a re-lint (``gc_pause.IdleCollector``).
 Code actions: each finding's fix (``quickfix``; unsafe fixes say so in the title and are never
 preferred), ``# noqa`` for the line, and ``source.fixAll.bnlint`` (every safe fix of the file, to
 fixpoint, through the CLI's fixer). Hover on a finding shows its rule's page.

@@ -293,3 +293,31 @@ def test_diagnostics_after_a_series_of_edits_are_those_of_a_fresh_full_lint(serv
             d["fix"]["applicability"] if d.get("fix") and d["fix"]["edits"] else None)
            for d in json.loads(out.stdout) if d["filename"] == "train.py"]
     assert cli == _fresh(path, state["text"])
+
+
+def test_garbage_is_collected_after_answers_at_edits_and_when_idle(tmp_path):
+    """Automatic collection is off in the server; collections come after each answer (young
+    generation), when an edit makes the last result stale (middle one) and when idle (all)."""
+    import time
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.bnlint]\n")
+    client = LspClient(str(root))
+    client.initialize(str(root), {"debounce": 20, "logTiming": True})
+    try:
+        uri = open_doc(client, root / "train.py", STEP_BUG)
+        client.diagnostics(uri)
+        for version in range(2, 5):
+            change(client, uri, version, STEP_BUG + f"x = {version}\n")
+            client.wait("textDocument/publishDiagnostics", lambda p: p.get("version") == version)
+        time.sleep(1.6)  # idle: the full collection
+        client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}})
+        events = [m["params"]["message"] for m in client.log if m.get("method") == "window/logMessage"]
+        kinds = [("lint" if "linted" in e else e.split("(generation ")[1][0]) for e in events
+                 if "linted" in e or "collected garbage" in e]
+        assert kinds[:2] == ["lint", "0"]
+        assert kinds[2:11] == ["1", "lint", "0"] * 3  # each edit: the stale result freed, lint, young generation
+        assert kinds[11:] == ["2"]
+    finally:
+        assert client.close() == 0
