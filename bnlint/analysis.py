@@ -18,6 +18,7 @@ import libcst as cst
 
 from bnlint import tfnames
 from bnlint.cstwalk import iter_children, walk
+from bnlint.node_memo import memoised
 
 # Training flags (Flag, DYN) and BN Sites are plain data shared with worker processes.
 from bnlint.summary import DYN, Flag, Site  # noqa: E402,F401
@@ -355,11 +356,16 @@ def _branch_lambdas(call: cst.Call) -> List[cst.Lambda]:
     return out
 
 
-def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
+def calls_in(node: Optional[cst.CSTNode]):
     """Calls of an expression in evaluation order (inner calls first); lambdas are not entered,
-    except the branch functions of ``tf.cond`` / ``smart_cond`` / ``tf.case``."""
+    except the branch functions of ``tf.cond`` / ``smart_cond`` / ``tf.case``.
+    (A sequence to iterate: the language server keeps it from one lint to the next, node_memo.)"""
     if node is None:
-        return []
+        return ()
+    return memoised("calls_in", node, _calls_in)
+
+
+def _calls_in(node: cst.CSTNode) -> Tuple[cst.Call, ...]:
     # Post-order is the reverse of a pre-order that visits children right to left; collected that
     # way without a (node, expanded) stack (this runs on every statement).
     out, stack, call, lam = [], [node], cst.Call, cst.Lambda
@@ -375,7 +381,7 @@ def calls_in(node: Optional[cst.CSTNode]) -> List[cst.Call]:
             continue
         stack.extend(iter_children(n))
     out.reverse()
-    return out
+    return tuple(out)
 
 
 def _target_names(target) -> List[str]:

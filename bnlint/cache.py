@@ -73,7 +73,7 @@ def code_key() -> str:
 
 def settings_key(settings) -> str:
     """Everything in the settings that can change a finding (not where files are found)."""
-    skip = {"exclude", "extend_exclude", "config_path"}
+    skip = {"exclude", "extend_exclude", "include", "extend_include", "config_path"}
     parts = []
     for f in fields(settings):
         if f.name in skip:

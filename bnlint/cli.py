@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     p.add_argument("--show-fixes", action="store_true", help="list the fixes applied or available")
     p.add_argument("--add-noqa", action="store_true", help="add `# noqa: CODE` to every line with a finding")
+    p.add_argument("--include", type=_patterns, default=None,
+                   help="comma-separated file patterns a folder walk lints, replacing the default and configured "
+                   "ones (default: *.py,*.ipynb)")
+    p.add_argument("--extend-include", type=_patterns, default=None,
+                   help="file patterns to lint on top, e.g. '*.pyw' (files named on the command line are always linted)")
     p.add_argument("--exclude", type=_patterns, default=None,
                    help="comma-separated path patterns to skip, replacing the default and configured ones")
     p.add_argument("--extend-exclude", type=_patterns, default=None, help="path patterns to skip on top")
@@ -54,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply exclude patterns to files named on the command line too (for pre-commit)")
     p.add_argument("--notebooks", action=argparse.BooleanOptionalAction, default=None,
                    help="lint Jupyter notebooks (*.ipynb) in folders and on the command line (default: on; "
+                   "--no-notebooks is a shorthand that leaves every notebook out, whatever --include says; "
                    "config key `notebooks`)")
     p.add_argument("--config", default=None, help="pyproject.toml to read [tool.bnlint] from")
     p.add_argument("--isolated", action="store_true", help="ignore configuration files")

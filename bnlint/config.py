@@ -64,6 +64,8 @@ KEYS: Dict[str, Tuple[str, Callable[[Any, str], Any]]] = {
     "ignore": ("ignore", _check_codes),
     "extend-ignore": ("ignore", _check_codes),
     "per-file-ignores": ("per_file_ignores", _check_per_file),
+    "include": ("include", _check_strings),
+    "extend-include": ("extend_include", _check_strings),
     "exclude": ("exclude", _check_strings),
     "extend-exclude": ("extend_exclude", _check_strings),
     "unsafe-fixes": ("unsafe_fixes", _check_bool),

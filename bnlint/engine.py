@@ -104,9 +104,14 @@ class _Excluder:
 
 
 def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, str]], List[Diagnostic]]:
-    """(file, root) pairs for every Python file (and notebook, unless ``settings.notebooks`` is off)
-    under ``paths``; unreadable paths become BNL900."""
+    """(file, root) pairs for the files named in ``paths`` and those the include patterns match in
+    the folders of ``paths`` (Python files and notebooks by default: ``bnlint.file_patterns``),
+    less the excluded ones and, when ``settings.notebooks`` is off, every notebook; unreadable paths
+    become BNL900."""
+    from bnlint.file_patterns import Includer, include_patterns, root_relative
+
     excluded = _Excluder(list(settings.exclude or DEFAULT_EXCLUDE) + list(settings.extend_exclude))
+    included = Includer(include_patterns(settings))
     out: List[Tuple[str, str]] = []
     errors: List[Diagnostic] = []
     seen = set()
@@ -139,8 +144,11 @@ def discover(paths: Sequence[str], settings: Settings) -> Tuple[List[Tuple[str, 
                 rel_dir = os.path.relpath(dirpath, path)
                 rel_dir = "" if rel_dir == "." else rel_dir + os.sep
                 dirnames[:] = sorted(d for d in dirnames if not excluded(d, rel_dir + d))
+                in_root = root_relative(dirpath, settings.root)
                 for fn in sorted(filenames):
-                    if not (fn.endswith(".py") or (notebooks and is_notebook(fn))) or excluded(fn, rel_dir + fn):
+                    if not included(fn, None if in_root is None else in_root + fn) or excluded(fn, rel_dir + fn):
+                        continue
+                    if is_notebook(fn) and not notebooks:
                         continue
                     fp = os.path.join(dirpath, fn)
                     real = os.path.realpath(fp) if os.path.islink(fp) else os.path.join(real_dir, fn)

@@ -230,3 +230,137 @@ def changes_variables(before: str, after: str, aliases: Optional[Dict[str, str]]
     old = variable_signature(before, aliases, local)
     new = variable_signature(after, aliases, local)
     return old is None or new is None or old != new
+
+
+# --- the same two questions, asked of the top-level statements a fix touches ---------------------------
+#
+# A fix changes a few lines of a big module, and asking the questions of the whole module parses,
+# normalises and dumps all of it twice per fix (most of a language-server re-lint). Both answers
+# are sums over the top-level statements: ``ast.dump`` of a module is the dumps of its statements
+# in order, and the variable signature a multiset sum over them. Normalising a top-level
+# statement depends only on the import names (the module's, given) and the module's constant
+# defaults (``_constant_defaults``). So when the defaults are the same before and after, the
+# statements the fix does not touch cancel out, and only the touched ones are parsed and compared.
+
+
+def _lines(text: str) -> List[str]:
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _defaults_key(defaults: Dict[str, Dict[str, ast.Constant]]) -> Dict[str, Dict[str, str]]:
+    return {name: {a: ast.dump(d) for a, d in kws.items()} for name, kws in defaults.items()}
+
+
+class FixEffect:
+    """``same_program`` and ``changes_variables`` of ``before`` against fixed versions of it,
+    each parsing only the top-level statements the fix touches (whole modules when that is not
+    known to give the same answer). ``before`` must be CPython-parseable for the local path."""
+
+    def __init__(self, before: str, aliases: Optional[Dict[str, str]], local: Optional[Dict[str, tuple]],
+                 tree: Optional[ast.Module] = None):
+        """``tree``: CPython's AST of ``before`` when the caller has it (read, never changed)."""
+        self.before, self.aliases, self.local = before, aliases, local
+        self._given = tree
+        self._ready = False
+        self._last = None  # (after, region texts) of the last question
+
+    def _prepare(self) -> None:
+        self._ready = True
+        self.tree = None
+        if self.aliases is None or "\r" in self.before:
+            return
+        tree = self._given if self._given is not None else _tree(self.before)
+        if tree is None or not tree.body:
+            return
+        self.lines = _lines(self.before)
+        starts: List[int] = []  # 0-based line of each top-level statement's first line (decorators included)
+        last_end = 0
+        for node in tree.body:
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())]) - 1
+            if starts and start < last_end:  # shares a line with the previous statement: one piece
+                last_end = max(last_end, node.end_lineno)
+                continue
+            starts.append(start)
+            last_end = node.end_lineno
+        self.starts = starts  # statement k of ``body`` in piece order
+        self.counts = []  # number of statements in each piece
+        k = 0
+        for i, start in enumerate(starts):
+            stop = starts[i + 1] if i + 1 < len(starts) else len(self.lines) + 1
+            n = 0
+            while k < len(tree.body) and min([tree.body[k].lineno] + [
+                    d.lineno for d in getattr(tree.body[k], "decorator_list", ())]) - 1 < stop:
+                k, n = k + 1, n + 1
+            self.counts.append(n)
+        self.tree = tree
+        self.defaults = _constant_defaults(tree)
+        self.names = _Names(tree, self.aliases, self.local)
+
+    def _regions(self, after: str):
+        """(old statements, new statements) of the pieces the change touches, freshly parsed
+        (normalising changes a tree), or None: ask of the whole modules."""
+        if self._last is not None and self._last[0] == after:
+            texts = self._last[1]
+            return None if texts is None else (_tree(texts[0]), _tree(texts[1]))
+        texts = self._region_texts(after)
+        self._last = (after, texts)
+        return None if texts is None else (_tree(texts[0]), _tree(texts[1]))
+
+    def _region_texts(self, after: str):
+        if not self._ready:
+            self._prepare()
+        if self.tree is None or "\r" in after:
+            return None
+        old, new = self.lines, _lines(after)
+        i = 0
+        while i < len(old) and i < len(new) and old[i] == new[i]:
+            i += 1
+        j = 0
+        while j < len(old) - i and j < len(new) - i and old[-1 - j] == new[-1 - j]:
+            j += 1
+        # pieces [p, q) cover the changed old lines [i, len(old) - j)
+        p = max((k for k, s in enumerate(self.starts) if s <= i), default=0)
+        q = next((k for k, s in enumerate(self.starts) if s >= len(old) - j and s > i), len(self.starts))
+        lo = self.starts[p] if p else 0
+        hi = self.starts[q] if q < len(self.starts) else len(old)
+        texts = "".join(old[lo:hi]), "".join(new[lo:len(new) - (len(old) - hi)])
+        old_region, new_region = _tree(texts[0]), _tree(texts[1])
+        if old_region is None or new_region is None or len(old_region.body) != sum(self.counts[p:q]):
+            return None
+        first = sum(self.counts[:p])
+        body = self.tree.body[:first] + new_region.body + self.tree.body[first + len(old_region.body):]
+        if _defaults_key(_constant_defaults(ast.Module(body=body, type_ignores=[]))) != \
+                _defaults_key(self.defaults):
+            return None
+        return texts
+
+    def same_program(self, after: str) -> bool:
+        if after == self.before:
+            return True
+        regions = self._regions(after)
+        if regions is None:
+            return same_program(self.before, after, self.aliases, self.local)
+        old, new = regions
+        norm = _Normalise(self.names, self.tree)
+        return ast.dump(norm.visit(old)) == ast.dump(norm.visit(new))
+
+    def changes_variables(self, after: str) -> bool:
+        regions = self._regions(after)
+        if regions is None:
+            return changes_variables(self.before, after, self.aliases, self.local)
+        old, new = (_signature(t, self.names) for t in regions)
+        return old != new
+
+
+def _signature(tree: ast.AST, names: _Names) -> Counter:
+    out: Counter = Counter()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = names.canonical(node.func)
+        if callee is None or not callee.startswith(_LAYER_PREFIXES):
+            continue
+        kws = tuple(sorted((k.arg, ast.dump(k.value)) for k in node.keywords if k.arg in VARIABLE_KEYWORDS))
+        out[(callee, kws)] += 1
+    return out

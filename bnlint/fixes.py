@@ -100,9 +100,27 @@ def tf_prefix(info: ModuleInfo) -> Optional[str]:
     memo = _memo(info)
     if "tf_prefix" in memo:
         return memo["tf_prefix"]
+    from bnlint.node_memo import memoised
+
+    # The module's counts are the sums of its top-level statements' (in the walk's order: the
+    # last statement first), each a function of the statement and the import names alone.
+    kind = ("tf_prefix", tuple(sorted(info.aliases.items())), tuple(sorted(info.local_imports.items())))
+    replaced = getattr(info, "_replaced", {})  # reparse.PieceModuleInfo: a piece's first statement as cached
     v1: Counter = Counter()
     other: Counter = Counter()
-    stack: List[cst.CSTNode] = [info.module]
+    for stmt in reversed(info.module.body):
+        s_v1, s_other = memoised(kind, replaced.get(stmt, stmt), lambda node: _prefix_counts(info, node))
+        v1.update(s_v1)
+        other.update(s_other)
+    best = v1.most_common(1) or other.most_common(1)
+    memo["tf_prefix"] = best[0][0] if best else None
+    return memo["tf_prefix"]
+
+
+def _prefix_counts(info: ModuleInfo, root: cst.CSTNode) -> Tuple[Counter, Counter]:
+    v1: Counter = Counter()
+    other: Counter = Counter()
+    stack: List[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
         name = dotted(node) if isinstance(node, cst.Attribute) else None
@@ -119,9 +137,7 @@ def tf_prefix(info: ModuleInfo) -> Optional[str]:
         if not head.startswith("tensorflow") and prefix.split(".")[0] != "tf":
             continue  # e.g. ``ops.GraphKeys`` from tensorflow.python.framework
         (v1 if rest[0] in _V1_ONLY else other)[prefix] += 1
-    best = v1.most_common(1) or other.most_common(1)
-    memo["tf_prefix"] = best[0][0] if best else None
-    return memo["tf_prefix"]
+    return v1, other
 
 
 def update_ops_expr(prefix: str) -> str:

@@ -27,6 +27,10 @@ def settings_from_args(args) -> Settings:
         settings.extend_select = list(settings.extend_select) + args.extend_select
     if args.ignore:
         settings.ignore = list(settings.ignore) + args.ignore
+    if getattr(args, "include", None) is not None:  # as in ruff: replaces the configured includes
+        settings.include, settings.extend_include = args.include, []
+    if getattr(args, "extend_include", None):
+        settings.extend_include = list(settings.extend_include) + args.extend_include
     if getattr(args, "exclude", None) is not None:  # as in ruff: replaces the configured excludes
         settings.exclude = args.exclude
     if getattr(args, "extend_exclude", None):

@@ -48,8 +48,11 @@ class StatementCache:
     """libcst trees (and, once asked for, node positions) of one buffer's top-level pieces, by text."""
 
     def __init__(self) -> None:
+        from bnlint.node_memo import NodeMemo
+
         self._trees: Dict[str, object] = {}
         self._positions: Dict[str, object] = {}
+        self.memo = NodeMemo()  # answers about the pieces' nodes, from one lint to the next (node_memo)
 
     def _piece(self, text: str):
         tree = self._trees.get(text)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, List, Optional, Sequence, Union
 import libcst as cst
 
 from bnlint.diagnostics import Diagnostic, Fix, Location
-from bnlint.fix_effect import changes_variables, same_program
+from bnlint.fix_effect import FixEffect
 from bnlint.text_edits import FixError, apply_edits
 
 if TYPE_CHECKING:
@@ -105,14 +105,24 @@ class RuleContext:
 
 def checked_fix(info: "ModuleInfo", fix: Fix) -> Optional[Fix]:
     """The fix as it may be offered: None when the fixed program is the same program (it would be
-    counted as a fix and change nothing); unsafe when it changes which variables a layer creates."""
-    before = info.module.code
+    counted as a fix and change nothing); unsafe when it changes which variables a layer creates.
+    (Asked of the top-level statements the fix touches: ``fix_effect.FixEffect``.)"""
+    from bnlint.fixes import _memo
+
+    memo = _memo(info)
+    effect = memo.get("fix_effect")
+    if effect is None:
+        before = info.code()
+        known = memo.get("cpython_tree")  # (text, CPython's AST of it), when the linter has it
+        tree = known[1] if known is not None and known[0] == before else None
+        effect = memo["fix_effect"] = FixEffect(before, info.aliases, info.local_imports, tree)
+    before = effect.before
     try:
         after = apply_edits(before, fix.edits)
     except FixError:
         return fix  # the fixer reports it
-    if same_program(before, after, info.aliases, info.local_imports):
+    if effect.same_program(after):
         return None
-    if fix.applicability == "safe" and changes_variables(before, after, info.aliases, info.local_imports):
+    if fix.applicability == "safe" and effect.changes_variables(after):
         return replace(fix, applicability="unsafe")
     return fix

@@ -2,7 +2,9 @@
 
 Diagnostics on open, save and change (changes debounced); an unsaved buffer is linted as its text
 with the facts of the local modules it imports, read from disk (``bnlint.single_file``, as the
-flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``).
+flake8 plugin does), re-parsing only the top-level statements an edit touched (``bnlint.reparse``)
+and keeping what is known of the unchanged ones (``bnlint.node_memo``). Garbage is collected by the
+work's rhythm, not in the middle of a re-lint (``gc_pause.IdleCollector``).
 Code actions: each finding's fix (``quickfix``; unsafe fixes say so in the title and are never
 preferred), ``# noqa`` for the line, and ``source.fixAll.bnlint`` (every safe fix of the file, to
 fixpoint, through the CLI's fixer). Hover on a finding shows its rule's page.
@@ -30,12 +32,16 @@ from pygls.uris import to_fs_path
 
 from bnlint import __version__
 from bnlint.diagnostics import Diagnostic, Edit, Location
-from bnlint.gc_pause import gc_paused
+from bnlint.gc_pause import IdleCollector, gc_paused
 from bnlint.notebook import CellMap, NotebookSource, cell_refs, cell_text, changed_cells
 from bnlint.reparse import StatementCache
 from bnlint.settings import Settings
 
-DEBOUNCE = 0.05  # seconds after the last change before linting (initializationOptions.debounce, in ms)
+# Seconds after the last change before linting (initializationOptions.debounce, in ms). It only has to
+# merge the changes an editor sends together (a paste, a multi-cursor edit, an undo, format-on-type:
+# a few ms apart); keystrokes come 60 ms or more apart, and a re-lint that a keystroke makes stale
+# costs some 30 ms of CPU (benchmarks/lsp_latency.py), so a longer wait would only delay the answer.
+DEBOUNCE = 0.03
 FIX_ALL = "source.fixAll.bnlint"
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
              "info": lsp.DiagnosticSeverity.Information}
@@ -76,6 +82,8 @@ class BnlintServer(LanguageServer):
         self.cell_owner: Dict[str, str] = {}  # cell uri -> notebook uri
         self.pending: Dict[str, asyncio.TimerHandle] = {}
         self.pieces: Dict[str, StatementCache] = {}  # document uri -> its parsed top-level statements
+        self.collector = IdleCollector()  # garbage collected when idle (``main`` turns automatic collection off)
+        self.collector.on_collect = self._collected
 
     # -- settings ------------------------------------------------------------------------------------------
     def settings_for(self, path: str):
@@ -101,6 +109,8 @@ class BnlintServer(LanguageServer):
         if delay <= 0:
             self.lint(uri)
             return
+        if self.linted.pop(uri, None) is not None:  # stale now (requests lint first): free it while young
+            self.collector.stale()
         self.pending[uri] = asyncio.get_running_loop().call_later(delay, self.lint, uri)
 
     def flush(self, uri: str) -> None:
@@ -115,7 +125,7 @@ class BnlintServer(LanguageServer):
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             notebook = self.workspace.get_notebook_document(notebook_uri=uri)
-            with gc_paused():  # as for the CLI's files: one collection after, not many during
+            with gc_paused():  # (in-process use; ``bnlint server`` collects when idle: IdleCollector)
                 state = self._lint_notebook(uri, notebook) if notebook is not None else self._lint_document(uri)
         except Exception as exc:  # a bug must not kill the server: say it in the editor's log
             self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, f"bnlint: internal error on {uri}: "
@@ -127,6 +137,12 @@ class BnlintServer(LanguageServer):
                 self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Log, (
                     f"bnlint: linted {uri} version {state.version}: {(time.perf_counter() - wall) * 1000:.1f} ms, "
                     f"cpu {(time.process_time() - cpu) * 1000:.1f} ms")))
+        self.collector.after_work(asyncio.get_running_loop())
+
+    def _collected(self, generation: int, found: int, cpu: float) -> None:
+        if self.log_timing:
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Log, (
+                f"bnlint: collected garbage (generation {generation}): {found} objects, cpu {cpu * 1000:.1f} ms")))
 
     def _lint_document(self, uri: str) -> Optional[Linted]:
         doc = self.workspace.text_documents.get(uri)
@@ -219,7 +235,10 @@ class BnlintServer(LanguageServer):
         handle = self.pending.pop(uri, None)
         if handle is not None:
             handle.cancel()
-        for target in (state.cells.values() if state is not None and state.cells else [uri]):
+        cells = [cell for cell, owner in self.cell_owner.items() if owner == uri]  # (state may be dropped: stale)
+        if state is not None and state.cells:
+            cells = list(dict.fromkeys([*state.cells.values(), *cells]))
+        for target in cells or [uri]:
             self.cell_owner.pop(target, None)
             self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=target, diagnostics=[]))
 
@@ -399,7 +418,9 @@ def build_server() -> BnlintServer:
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                     lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, FIX_ALL]))
     def code_action(ls: BnlintServer, params: lsp.CodeActionParams):
-        return ls.code_actions(params)
+        found = ls.code_actions(params)
+        ls.collector.after_work(asyncio.get_running_loop())
+        return found
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: BnlintServer, params: lsp.HoverParams):
@@ -422,7 +443,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     import gc
 
     gc.freeze()  # the modules just imported live as long as the server: keep them out of collections
-    build_server().start_io()
+    server = build_server()
+    server.collector.start()
+    server.start_io()
     return 0
 
 

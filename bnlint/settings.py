@@ -21,6 +21,8 @@ class Settings:
     exclude: List[str] = field(default_factory=list)
     extend_exclude: List[str] = field(default_factory=list)
     unsafe_fixes: bool = False
+    include: Optional[List[str]] = None  # files a folder walk lints (None: file_patterns.DEFAULT_INCLUDE)
+    extend_include: List[str] = field(default_factory=list)
     notebooks: bool = True  # lint Jupyter notebooks (*.ipynb) found in folders or named
     small_batch: int = 16  # per-device batch below which unsynchronised BN statistics are noise
     momentum_steps: int = 0  # known step count for momentum checks (0: unknown)

@@ -34,6 +34,13 @@ def lint_text(filename: str, text: str, settings: Settings, *, tree: Optional[as
     analyse as (a notebook's, whose ``text`` is its cell text); ``noqa``: apply ``# noqa`` (flake8
     does that itself); ``pieces``: a ``reparse.StatementCache`` for this buffer (editors). A file
     CPython rejects is reported (BNL900) only when it can matter to BN."""
+    if pieces is not None:
+        with pieces.memo.active():
+            return _lint_text(filename, text, settings, tree, codes, source, noqa, pieces)
+    return _lint_text(filename, text, settings, tree, codes, source, noqa, pieces)
+
+
+def _lint_text(filename, text, settings, tree, codes, source, noqa, pieces) -> FileLint:
     from bnlint.engine import code_ast, noqa_filter, parse, prefilter, run_rules, uses_bn
     from bnlint.local_imports import dependency_modules, package_name
 
@@ -54,6 +61,10 @@ def lint_text(filename: str, text: str, settings: Settings, *, tree: Optional[as
         out.diagnostics = [problem(filename, f"bnlint cannot analyse this file: {exc}", exc.row, exc.col)]
         return out
     out.source = src
+    if compiled:
+        from bnlint.fixes import _memo
+
+        _memo(out.info)["cpython_tree"] = (text, tree)  # the fix checks need it too (rule.checked_fix)
     diags = run_rules([out.info, *out.dependencies], settings, codes=codes, only=[out.info])  # imports: facts only
     if noqa:
         diags = noqa_filter(diags, {filename: src})

@@ -22,6 +22,7 @@ class LspClient:
         self._next_id = 0
         self._responses: Dict[int, "queue.Queue"] = {}
         self.notifications: "queue.Queue" = queue.Queue()
+        self.log: List[dict] = []  # every notification received, in order
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -52,6 +53,7 @@ class LspClient:
             elif "id" in body:
                 self._responses.setdefault(body["id"], queue.Queue()).put(body)
             else:
+                self.log.append(body)
                 self.notifications.put((time.perf_counter(), body))
 
     # -- messages ---------------------------------------------------------------------------------

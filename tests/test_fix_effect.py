@@ -98,3 +98,62 @@ def test_keyword_equal_to_the_project_functions_default_is_a_restatement():
     assert not same_program(src, src.replace("block(1)", "block(1, is_training=False)"))
     twice = src + "def block(x, is_training=False):\n    return x\n"
     assert not same_program(twice, twice.replace("block(1)", "block(1, is_training=True)"))
+
+
+def _mutations(src):
+    """Fix-like edits of ``src``: keywords added to calls (flags, variable keywords, restatements
+    of defaults), a statement wrapped in a ``with`` block, a line inserted or deleted, a default
+    of a top-level function changed."""
+    import ast
+
+    tree = ast.parse(src)
+    lines = src.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    at = lambda row, col: offsets[row - 1] + len(lines[row - 1].encode("utf-8")[:col].decode("utf-8"))  # noqa: E731
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and (n.args or n.keywords)]
+    for k, call in enumerate(calls[:25]):
+        end = at(call.end_lineno, call.end_col_offset) - 1  # the closing parenthesis
+        kw = ("training=False", "use_bias=False", "is_training=True", "name='n'", "scale=True")[k % 5]
+        yield src[:end] + ", " + kw + src[end:]
+    for stmt in tree.body[:: max(1, len(tree.body) // 6)]:
+        start, stop = at(stmt.lineno, 0), offsets[stmt.end_lineno]
+        body = "".join("    " + ln if ln.strip() else ln for ln in src[start:stop].splitlines(keepends=True))
+        yield src[:start] + "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n" + \
+            body + src[stop:]
+        yield src[:start] + "import os\n" + src[start:]
+        yield src[:start] + src[stop:]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.args.defaults:
+            default = node.args.defaults[-1]
+            start, end = at(default.lineno, default.col_offset), at(default.end_lineno, default.end_col_offset)
+            yield src[:start] + "None" + src[end:]
+            yield src[:start] + "True" + src[end:]
+
+
+def test_fix_effect_on_the_touched_statements_answers_as_the_whole_module():
+    """``FixEffect`` (what ``checked_fix`` asks, on the top-level statements a fix touches) gives
+    the answers of ``same_program``/``changes_variables`` on whole modules, on our programs."""
+    from bnlint.fix_effect import FixEffect
+
+    folders = [os.path.join(HERE, "programs"), os.path.join(HERE, "fix_programs"),
+               os.path.join(os.path.dirname(HERE), "examples")]
+    asked = local = 0
+    for folder in folders:
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py"):
+                continue
+            src = open(os.path.join(folder, name), encoding="utf-8").read()
+            try:
+                info = ModuleInfo(cst.parse_module(src), name, name[:-3])
+            except cst.ParserSyntaxError:
+                continue  # the programs about unparseable files
+            effect = FixEffect(src, info.aliases, info.local_imports)
+            for after in _mutations(src):
+                want = (same_program(src, after, info.aliases, info.local_imports),
+                        changes_variables(src, after, info.aliases, info.local_imports))
+                assert (effect.same_program(after), effect.changes_variables(after)) == want, (name, after)
+                asked += 1
+                local += effect._last[1] is not None
+    assert asked > 500 and local > asked * 0.8  # and most were answered on the touched statements

@@ -126,3 +126,31 @@ def test_commit_is_blocked_by_bnlint_then_fixed_by_bnlint_fix(repo):
     sh("git", "add", "train.py")
     done = sh("git", "commit", "-m", "train")
     assert commits(sh) == 2 and "Failed" not in done.stdout + done.stderr
+
+
+def test_a_staged_notebook_is_linted_and_fixed_in_its_cells(repo):
+    """`types_or: [python, jupyter]`: pre-commit passes the staged .ipynb, bnlint reports at its
+    cells, bnlint-fix rewrites only the fixed cell, and the notebook still is one nbformat accepts."""
+    nbformat = pytest.importorskip("nbformat")
+    work, sh = repo
+    (work / ".pre-commit-config.yaml").write_text(local_config("bnlint"))
+    shutil.copy(os.path.join(ROOT, "tests", "notebooks", "magics.ipynb"), work / "magics.ipynb")
+    (work / "notes.txt").write_text("not python\n")
+    sh("git", "add", ".")
+    blocked = sh("git", "commit", "-m", "nb", check=False)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0 and commits(sh) == 0, output
+    assert "magics.ipynb:cell 7:3:12: BNL003 `minimize` runs without the BN update ops" in output
+    before = nbformat.read(str(work / "magics.ipynb"), as_version=4)
+    (work / ".pre-commit-config.yaml").write_text(local_config("bnlint-fix", "bnlint"))
+    sh("git", "add", ".pre-commit-config.yaml")
+    fixing = sh("git", "commit", "-m", "nb", check=False)
+    assert fixing.returncode != 0 and "files were modified by this hook" in fixing.stdout + fixing.stderr
+    after = nbformat.read(str(work / "magics.ipynb"), as_version=4)
+    nbformat.validate(after)
+    changed = [k for k, (a, b) in enumerate(zip(before.cells, after.cells)) if a.source != b.source]
+    assert changed == [6] and "with tf.control_dependencies(" in after.cells[6].source
+    assert [c.get("outputs") for c in before.cells] == [c.get("outputs") for c in after.cells]
+    sh("git", "add", "magics.ipynb")
+    done = sh("git", "commit", "-m", "nb")
+    assert commits(sh) == 1 and "Failed" not in done.stdout + done.stderr

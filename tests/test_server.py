@@ -199,3 +199,125 @@ def test_positions_are_utf16_units(server):
     assert "    train_op = tf.train.AdamOptimizer(name='😀é').minimize(tf.reduce_sum(y))\n" in fixed
     change(client, uri, 2, fixed)
     assert client.diagnostics(uri) == []
+
+
+def _fresh(path, text):
+    """A full lint of ``text`` as ``path``: a whole parse, no cached statements (what the server must match)."""
+    from bnlint.config import load_settings
+    from bnlint.single_file import lint_text
+
+    lint = lint_text(str(path), text, load_settings([str(path)]))
+    return [(d.code, d.message, (d.location.row - 1, d.location.column - 1),
+             ((d.end_location or d.location).row - 1, (d.end_location or d.location).column - 1),
+             d.fix.applicability if d.fix is not None and d.fix.edits else None) for d in lint.diagnostics]
+
+
+def _published(diags):
+    return [(d["code"], d["message"], (d["range"]["start"]["line"], d["range"]["start"]["character"]),
+             (d["range"]["end"]["line"], d["range"]["end"]["character"]), d["data"]["fix"]) for d in diags]
+
+
+def test_diagnostics_after_a_series_of_edits_are_those_of_a_fresh_full_lint(server):
+    """The server re-parses only the statements an edit touched, keeps the facts of the imported
+    modules and asks the fix checks of the touched statements: after each of a series of
+    editor-style (incremental) edits its diagnostics are exactly those of a fresh whole lint of
+    the same text, and at the end those of the CLI on the saved file."""
+    import json
+    import subprocess
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    import lsp_latency
+
+    client, root = server
+    (root / "models.py").write_text(lsp_latency.MODELS)
+    (root / "optim.py").write_text(lsp_latency.OPTIM)
+    path = root / "train.py"
+    text = lsp_latency.trainer(300)
+    uri = open_doc(client, path, text)
+    assert _published(client.diagnostics(uri)) == _fresh(path, text)
+    state = {"text": text, "version": 1}
+
+    def edit(old, new, count=1):
+        text = state["text"]
+        assert text.count(old) >= count, old
+        start = text.index(old) if count == 1 else [i for i in range(len(text)) if text.startswith(old, i)][count - 1]
+        before = text[:start]
+        line = before.count("\n")
+        char = len(before) - (before.rfind("\n") + 1)
+        end_before = text[:start + len(old)]
+        end = {"line": end_before.count("\n"), "character": len(end_before) - (end_before.rfind("\n") + 1)}
+        state["version"] += 1
+        client.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": state["version"]},
+            "contentChanges": [{"range": {"start": {"line": line, "character": char}, "end": end}, "text": new}]})
+        state["text"] = text[:start] + new + text[start + len(old):]
+        _, params = client.wait("textDocument/publishDiagnostics",
+                                lambda p: p["uri"] == uri and p.get("version") == state["version"])
+        assert _published(params["diagnostics"]) == _fresh(path, state["text"]), (old, new)
+        return params["diagnostics"]
+
+    edit("EDITED = 0", "EDITED = 1")
+    edit("\n\ndef augment_3(", "\n\ndef extra(x, training):\n    return tf.layers.batch_normalization(x, training=training)\n"
+         "\n\ndef augment_3(")  # a new function between two others
+    edit("    scale = tf.constant(2.0 / 100.0)\n",
+         "    scale = tf.constant(2.0 / 100.0)\n    images = tf.layers.batch_normalization(images, training=True)\n")
+    edit("logits = small_cnn(augment_0(images), is_training)",
+         "logits = small_cnn(augment_2(images), is_training)")  # now the step's BN comes from a helper too
+    edit("def augment_1(images, seed=1):", "def augment_1(images, seed=1:")  # a syntax error...
+    edit("def augment_1(images, seed=1:", "def augment_1(images, seed=1):")  # ...and back
+    edit("EDITED = 1\n", "EDITED = 1; OTHER = tf.layers.batch_normalization(images, training=False)\n")
+    edit("def augment_4(", "@tf.function\ndef augment_4(")  # a decorator above a statement
+    start = state["text"].index("\n\ndef augment_5(")
+    edit(state["text"][start:state["text"].index("\n\ndef augment_6(")], "")  # a whole function deleted
+    edit('"""A generated trainer', '"""A generated, edited trainer')  # the first statement
+    diags = edit("train_op = tf.train.MomentumOptimizer", "train_op = tf.train.AdamOptimizer")
+    step = next(d for d in diags if d["code"] == "BNL003")
+    fix = next(a for a in actions(client, uri, step["range"], [step]) if "(BNL003)" in a["title"])
+    fixed = apply_edits(state["text"], fix["edit"]["changes"][uri])
+    line = next(ln for ln in fixed.splitlines(keepends=True) if ln.startswith("with tf.control_dependencies"))
+    body = fixed[fixed.index(line):].split("\n", 2)
+    edit(state["text"][state["text"].index("train_op = tf.train.AdamOptimizer"):].split("\n", 1)[0],
+         body[0] + "\n" + body[1])  # the quick fix, typed in
+    assert "BNL003" not in [d["code"] for d in edit("EDITED = 1;", "EDITED = 2;")
+                            if d["range"]["start"]["line"] == step["range"]["start"]["line"]]
+    edit("from optim import learning_rate, make_step\n", "from optim import learning_rate, make_step  # noqa\n")
+    edit(state["text"], state["text"].rstrip("\n"))  # no trailing newline at the end of the file
+    edit("\nBATCH = 32\n", "\nBATCH = 32  # noqa: BNL003\nimport os\n")
+    # the CLI, on the saved file and the modules it imports, says the same
+    path.write_text(state["text"])
+    out = subprocess.run([sys.executable, "-m", "bnlint", "--format", "json", "train.py", "models.py", "optim.py"],
+                         cwd=root, capture_output=True, text=True)
+    cli = [(d["code"], d["message"], (d["location"]["row"] - 1, d["location"]["column"] - 1),
+            (d["end_location"]["row"] - 1, d["end_location"]["column"] - 1),
+            d["fix"]["applicability"] if d.get("fix") and d["fix"]["edits"] else None)
+           for d in json.loads(out.stdout) if d["filename"] == "train.py"]
+    assert cli == _fresh(path, state["text"])
+
+
+def test_garbage_is_collected_after_answers_at_edits_and_when_idle(tmp_path):
+    """Automatic collection is off in the server; collections come after each answer (young
+    generation), when an edit makes the last result stale (middle one) and when idle (all)."""
+    import time
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.bnlint]\n")
+    client = LspClient(str(root))
+    client.initialize(str(root), {"debounce": 20, "logTiming": True})
+    try:
+        uri = open_doc(client, root / "train.py", STEP_BUG)
+        client.diagnostics(uri)
+        for version in range(2, 5):
+            change(client, uri, version, STEP_BUG + f"x = {version}\n")
+            client.wait("textDocument/publishDiagnostics", lambda p: p.get("version") == version)
+        time.sleep(1.6)  # idle: the full collection
+        client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}})
+        events = [m["params"]["message"] for m in client.log if m.get("method") == "window/logMessage"]
+        kinds = [("lint" if "linted" in e else e.split("(generation ")[1][0]) for e in events
+                 if "linted" in e or "collected garbage" in e]
+        assert kinds[:2] == ["lint", "0"]
+        assert kinds[2:11] == ["1", "lint", "0"] * 3  # each edit: the stale result freed, lint, young generation
+        assert kinds[11:] == ["2"]
+    finally:
+        assert client.close() == 0
