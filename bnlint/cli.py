@@ -96,12 +96,25 @@ def _stop_on_signals():
             fixer_stop().set()
         raise KeyboardInterrupt
 
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info):
+        # The signal landed inside a finalizer or weakref callback, where Python drops the exception
+        # and prints a traceback. Stay quiet and deliver the signal again: the handler then raises in
+        # ordinary code a moment later.
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+            return
+        previous_hook(info)
+
     if fixer_stop() is not None:
         fixer_stop().clear()
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for s, handler in previous.items():
             signal.signal(s, handler)
 
