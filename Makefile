@@ -15,7 +15,7 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m bnlint.demo
+	$(PY) -m bnlint.commands.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -5,6 +5,6 @@ Importing this package never imports TensorFlow; only ``bnlint.runtime`` does.
 
 __version__ = "0.1.0"
 
-from bnlint.diagnostics import Diagnostic, Edit, Fix, Location  # noqa: E402
+from bnlint.core.diagnostics import Diagnostic, Edit, Fix, Location  # noqa: E402
 
 __all__ = ["Diagnostic", "Edit", "Fix", "Location", "__version__"]

@@ -2,7 +2,7 @@
 
 import sys
 
-from bnlint.cli import main
+from bnlint.commands.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

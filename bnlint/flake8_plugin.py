@@ -1,8 +1,8 @@
 """flake8 plugin (entry point ``BNL``): bnlint findings in flake8 and every editor that runs it.
 
-flake8 hands the plugin one file. The analysis is the CLI's (``engine.parse`` + ``engine.run_rules``);
+flake8 hands the plugin one file. The analysis is the CLI's (``parse.parse`` + ``check.run_rules``);
 the cross-module facts the CLI gets from seeing the whole tree come from the local modules this
-file imports, resolved and parsed on demand (``bnlint.local_imports``). The work runs inside
+file imports, resolved and parsed on demand (``bnlint.analysis.local_imports``). The work runs inside
 flake8's own worker processes, spread like flake8's checks, and only files that can matter are
 parsed with libcst. Selection is flake8's:
 ``--select``/``--ignore``/``--per-file-ignores``/``# noqa`` all act on BNL codes as on any other
@@ -20,9 +20,10 @@ from dataclasses import fields
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bnlint import __version__
-from bnlint.diagnostics import Diagnostic
-from bnlint.registry import PARSE_ERROR, all_rules
-from bnlint.settings import Settings
+from bnlint.core.diagnostics import Diagnostic
+from bnlint.core.codes import PARSE_ERROR
+from bnlint.lint.registry import all_rules
+from bnlint.core.settings import Settings
 
 Result = Tuple[int, int, str, type]
 
@@ -41,7 +42,7 @@ _REPORTED: Optional[List[str]] = None  # codes flake8 reports (None: not known, 
 def _settings_for(filename: str):
     directory = os.path.dirname(os.path.abspath(filename))
     if directory not in _SETTINGS:
-        from bnlint.config import load_settings
+        from bnlint.run.config import load_settings
 
         try:
             _SETTINGS[directory] = load_settings([directory])
@@ -59,7 +60,7 @@ def opt_in_codes() -> List[str]:
 
 def lint_file(filename: str, lines: Sequence[str], tree: ast.AST) -> List[Diagnostic]:
     """bnlint's findings for one file as flake8 gives it (path, physical lines, ast tree)."""
-    from bnlint.single_file import lint_text, problem
+    from bnlint.run.single_file import lint_text, problem
 
     settings = _settings_for(filename)
     if isinstance(settings, str):
@@ -100,12 +101,12 @@ class BNLintChecker:
             _REPORTED = None
         import gc
 
-        import bnlint.local_imports  # noqa: F401  (with it the engine, libcst and the analysis)
+        import bnlint.analysis.local_imports  # noqa: F401  (with it the engine, libcst and the analysis)
 
         gc.freeze()
 
     def run(self) -> Iterator[Result]:
-        from bnlint.gc_pause import gc_paused
+        from bnlint.core.gc_pause import gc_paused
 
         try:
             with gc_paused():

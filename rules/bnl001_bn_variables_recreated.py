@@ -7,16 +7,16 @@ from typing import Optional
 
 import libcst as cst
 
-from bnlint import tfnames
-from bnlint.analysis import arg, kwarg, literal_string, positional
-from bnlint.diagnostics import Fix
-from bnlint.fixes import insert_keyword, is_single_statement_line, tf_prefix, wrap_block, wrap_statement
-from bnlint.project import call_arg
-from bnlint.root_causes import reached_bodies
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.scoped_bn import scoped_bn_sites
-from bnlint.shared_builders import bn_builders, same_branch
-from bnlint.updates import reuse_in_effect
+from bnlint.analysis import tfnames
+from bnlint.analysis.module_info import arg, kwarg, literal_string, positional
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import insert_keyword, is_single_statement_line, tf_prefix, wrap_block, wrap_statement
+from bnlint.analysis.project import call_arg
+from bnlint.rulekit.root_causes import reached_bodies
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.scoped_bn import scoped_bn_sites
+from bnlint.rulekit.shared_builders import bn_builders, same_branch
+from bnlint.facts.updates import reuse_in_effect
 
 _EVALISH = re.compile(r"(^|_)(val|valid|validation|eval|evaluation|test|infer|inference|predict|pred|dev)(_|$|\d)", re.I)
 

@@ -6,10 +6,10 @@ from typing import List, Optional
 
 import libcst as cst
 
-from bnlint.analysis import names_in
-from bnlint.cstwalk import find, walk
-from bnlint.diagnostics import Fix
-from bnlint.fixes import (
+from bnlint.analysis.module_info import names_in
+from bnlint.source.cstwalk import find, walk
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import (
     block_statements,
     tf_prefix,
     update_ops_expr,
@@ -21,8 +21,8 @@ from bnlint.fixes import (
     rows,
     statement_chain,
 )
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import consumers, is_step, is_update_collection_call
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.updates import consumers, is_step, is_update_collection_call
 
 
 class UpdateOpsTooEarly(Rule):

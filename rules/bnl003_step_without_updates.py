@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bnlint.diagnostics import Fix
-from bnlint.fixes import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
-from bnlint.project_bn import bn_never_in_inference_mode, imported_training_bn, project_runs_updates, site_text, unit_test_module
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.step_callers import caller_training_bn
-from bnlint.updates import WRONG, YES, covered, is_step
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import is_single_statement_line, tf_prefix, update_ops_expr, wrap_statement
+from bnlint.facts.project_bn import (
+    bn_never_in_inference_mode,
+    imported_training_bn,
+    project_runs_updates,
+    site_text,
+    unit_test_module,
+)
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.step_callers import caller_training_bn
+from bnlint.facts.updates import WRONG, YES, covered, is_step
 
 
 class StepWithoutUpdates(Rule):

@@ -6,9 +6,9 @@ import re
 
 import libcst as cst
 
-from bnlint.analysis import arg
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import consumers, is_update_collection_call
+from bnlint.analysis.module_info import arg
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.updates import consumers, is_update_collection_call
 
 _DELIBERATE = re.compile(
     r"deliberat|intention|on purpose|first (tower|clone|gpu|replica|device)|tower ?0|only one tower|"

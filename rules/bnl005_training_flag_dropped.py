@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint import tfnames
-from bnlint.analysis import has_star_kwargs, kwarg
-from bnlint.diagnostics import Fix
-from bnlint.fixes import insert_keyword
-from bnlint.arg_scope_facts import may_set_bn_flag
-from bnlint.bn_sites import DEFAULT, bn_creator_of, flag_omitted
-from bnlint.module_roles import EVALUATES, TRAINS
-from bnlint.patterns import reaches_training, reads_name, training_param
-from bnlint.project import call_arg
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis import tfnames
+from bnlint.analysis.module_info import has_star_kwargs, kwarg
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import insert_keyword
+from bnlint.facts.arg_scope import may_set_bn_flag
+from bnlint.analysis.bn_sites import DEFAULT, bn_creator_of, flag_omitted
+from bnlint.analysis.module_roles import EVALUATES, TRAINS
+from bnlint.facts.training import reaches_training
+from bnlint.facts.names import reads_name, training_param
+from bnlint.analysis.project import call_arg
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 
 class TrainingFlagDropped(Rule):

@@ -6,27 +6,23 @@ import re
 
 import libcst as cst
 
-from bnlint.analysis import DYN, arg, names_in
-from bnlint.diagnostics import Fix
-from bnlint.patterns import (
-    bn_creator,
-    code,
-    feeds_training,
-    is_training_name,
-    eval_function_name,
-    eval_script_name,
-    evalish_data_name,
-    replace_node,
-    trains_here,
+from bnlint.analysis.module_info import DYN, arg, names_in
+from bnlint.core.diagnostics import Fix
+from bnlint.facts.training import bn_creator, feeds_training, trains_here
+from bnlint.facts.edits import code, replace_node
+from bnlint.facts.names import is_training_name, eval_function_name, eval_script_name, evalish_data_name
+from bnlint.facts.arg_scope import may_set_bn_flag
+from bnlint.analysis.module_info import const_flag
+from bnlint.analysis.bn_sites import DEFAULT, DICT, call_keywords, site_of
+from bnlint.analysis.project import call_arg
+from bnlint.facts.project_bn import calls_own_function, unit_test_module
+from bnlint.rulekit.root_causes import INNER, reached_bodies
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.train_mode_graph import (
+    called_in_training_mode,
+    constructed_in_training_mode,
+    module_builds_training_bn,
 )
-from bnlint.arg_scope_facts import may_set_bn_flag
-from bnlint.analysis import const_flag
-from bnlint.bn_sites import DEFAULT, DICT, call_keywords, site_of
-from bnlint.project import call_arg
-from bnlint.project_bn import calls_own_function, unit_test_module
-from bnlint.root_causes import INNER, reached_bodies
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.train_mode_graph import called_in_training_mode, constructed_in_training_mode, module_builds_training_bn
 
 
 def _literal_true_flag(ev):

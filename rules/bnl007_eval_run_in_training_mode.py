@@ -3,24 +3,22 @@ default)."""
 
 from __future__ import annotations
 
-from bnlint.analysis import arg, const_flag
-from bnlint.diagnostics import Fix
-from bnlint.patterns import (
+from bnlint.analysis.module_info import arg, const_flag
+from bnlint.core.diagnostics import Fix
+from bnlint.facts.feeds import (
     bool_placeholders,
-    code,
     eval_run_reason,
     feed_entries,
     flag_key,
     is_training_run,
     key_text,
-    module_has_step,
-    project_has_bn,
-    replace_node,
     step_names,
     used_as_bn_flag,
 )
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.train_mode_graph import fetches_step_loss, training_mode_source, validation_through_training_bn
+from bnlint.facts.edits import code, replace_node
+from bnlint.facts.training import module_has_step, project_has_bn
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.train_mode_graph import fetches_step_loss, training_mode_source, validation_through_training_bn
 
 
 class EvalRunInTrainingMode(Rule):

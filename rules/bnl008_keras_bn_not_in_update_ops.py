@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint.analysis import kwarg
-from bnlint.patterns import graph_mode, is_keras_app_with_bn, module_index
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.project_bn import calls_own_function, imported_modules, per_module, site_text, unit_test_module
-from bnlint.updates import YES, covered, is_step, is_update_collection_call
+from bnlint.analysis.module_info import kwarg
+from bnlint.facts.training import graph_mode
+from bnlint.facts.keras_models import is_keras_app_with_bn, module_index
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.project_bn import calls_own_function, imported_modules, per_module, site_text, unit_test_module
+from bnlint.facts.updates import YES, covered, is_step, is_update_collection_call
 
 
 def _training_args(info):

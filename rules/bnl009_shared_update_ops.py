@@ -6,10 +6,10 @@ from typing import Dict, List
 
 import libcst as cst
 
-from bnlint.analysis import arg, calls_in
-from bnlint.patterns import code
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import is_step, is_update_collection_call
+from bnlint.analysis.module_info import arg, calls_in
+from bnlint.facts.edits import code
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.updates import is_step, is_update_collection_call
 
 
 def _gathers(body, expr, order, depth: int = 0) -> List[cst.Call]:

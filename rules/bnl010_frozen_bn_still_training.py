@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint.analysis import arg, kwarg
-from bnlint.diagnostics import Fix
-from bnlint.patterns import bn_creator, event_of, producer, replace_node
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import arg, kwarg
+from bnlint.core.diagnostics import Fix
+from bnlint.facts.training import bn_creator
+from bnlint.facts.events import event_of
+from bnlint.facts.producers import producer
+from bnlint.facts.edits import replace_node
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 
 def _is_false(expr) -> bool:

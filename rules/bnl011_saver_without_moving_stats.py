@@ -6,10 +6,11 @@ from typing import Optional
 
 import libcst as cst
 
-from bnlint.analysis import arg
-from bnlint.diagnostics import Fix
-from bnlint.patterns import module_has_bn, replace_node
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import arg
+from bnlint.core.diagnostics import Fix
+from bnlint.facts.training import module_has_bn
+from bnlint.facts.edits import replace_node
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 _TRAINABLE_CALLS = {"tf.trainable_variables", "slim.get_trainable_variables", "tf.contrib.framework.get_trainable_variables"}
 _SAVERS = {"tf.train.Saver"}

@@ -3,9 +3,9 @@ are never used."""
 
 from __future__ import annotations
 
-from bnlint.analysis import names_in
-from bnlint.patterns import method_calls, module_index
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import names_in
+from bnlint.facts.keras_models import method_calls, module_index
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 
 class HandRolledBNAveragesUnused(Rule):

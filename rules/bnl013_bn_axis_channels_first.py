@@ -6,10 +6,13 @@ from typing import Optional
 
 import libcst as cst
 
-from bnlint import tfnames
-from bnlint.analysis import arg, kwarg, literal_string
-from bnlint.patterns import CONV_LAYERS, KERAS_CONV_LAYERS, argscope_sets, bn_feeds, event_of, literal_number
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis import tfnames
+from bnlint.analysis.module_info import arg, kwarg, literal_string
+from bnlint.facts.producers import CONV_LAYERS, KERAS_CONV_LAYERS, bn_feeds
+from bnlint.analysis.bn_sites import argscope_sets
+from bnlint.facts.events import event_of
+from bnlint.facts.literals import literal_number
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 
 def _nchw(fmt: Optional[str]) -> bool:

@@ -8,11 +8,13 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
-from bnlint.analysis import kwarg, positional
-from bnlint.bn_sites import effective_keywords
-from bnlint.patterns import bn_creator, graph_mode, is_training_run, literal_number, step_names, trains_here
-from bnlint.rule import Invalid, Rule, RuleContext
-from bnlint.updates import is_step
+from bnlint.analysis.module_info import kwarg, positional
+from bnlint.analysis.bn_sites import effective_keywords
+from bnlint.facts.training import bn_creator, graph_mode, trains_here
+from bnlint.facts.feeds import is_training_run, step_names
+from bnlint.facts.literals import literal_number
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
+from bnlint.facts.updates import is_step
 
 # (keyword, position, default) of the averaging factor per BN callable.
 _MOMENTUM = {

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint.analysis import kwarg
-from bnlint.diagnostics import Fix
-from bnlint.fixes import insert_keyword
-from bnlint.bn_conditions import bias_when_off, bn_condition, condition_text
-from bnlint.patterns import bn_feeds, event_of, replace_node
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import kwarg
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import insert_keyword
+from bnlint.fix.bn_conditions import bias_when_off, bn_condition, condition_text
+from bnlint.facts.producers import bn_feeds
+from bnlint.facts.events import event_of
+from bnlint.facts.edits import replace_node
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 # Layers with a bias (use_bias=True by default) and an ``activation`` argument.
 BIASED = {"tf.layers." + n for n in ("conv1d", "conv2d", "conv3d", "dense", "separable_conv1d", "separable_conv2d",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bnlint.patterns import bn_feeds
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.facts.producers import bn_feeds
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 DROPOUTS = {"tf.layers.dropout", "tf.nn.dropout", "slim.dropout", "tf.contrib.layers.dropout",
             "keras.layers.Dropout", "keras.layers.SpatialDropout1D", "keras.layers.SpatialDropout2D",

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint.analysis import kwarg
-from bnlint.diagnostics import Fix
-from bnlint.fixes import insert_keyword
-from bnlint.patterns import (
-    eval_function_name,
-    feeds_training,
-    in_tape,
-    model_call,
-    model_has_bn,
-    replace_node,
-    trained_models,
-    training_arg_free,
-    trains_here,
-)
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import kwarg
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import insert_keyword
+from bnlint.facts.names import eval_function_name
+from bnlint.facts.training import feeds_training, trains_here
+from bnlint.facts.keras_models import in_tape, model_call, model_has_bn
+from bnlint.facts.edits import replace_node
+from bnlint.facts.keras_training import trained_models, training_arg_free
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 
 class KerasTrainingArgument(Rule):

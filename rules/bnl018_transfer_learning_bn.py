@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from bnlint.diagnostics import Fix
-from bnlint.fixes import insert_keyword
-from bnlint.patterns import model_call, model_has_bn, trainable_sets, training_arg_free
-from bnlint.project import call_arg
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.core.diagnostics import Fix
+from bnlint.fix.edits import insert_keyword
+from bnlint.facts.keras_models import model_call, model_has_bn
+from bnlint.facts.keras_training import trainable_sets, training_arg_free
+from bnlint.analysis.project import call_arg
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 _FIT = {"fit", "fit_generator", "train_on_batch"}
 

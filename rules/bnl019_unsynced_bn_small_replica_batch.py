@@ -6,9 +6,11 @@ from typing import List, Optional
 
 import libcst as cst
 
-from bnlint.analysis import kwarg
-from bnlint.patterns import event_of, is_keras_app_with_bn, literal_number, module_index
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import kwarg
+from bnlint.facts.events import event_of
+from bnlint.facts.keras_models import is_keras_app_with_bn, module_index
+from bnlint.facts.literals import literal_number
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 _STRATEGIES = {
     "tf.distribute." + n for n in ("MirroredStrategy", "MultiWorkerMirroredStrategy", "TPUStrategy",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bnlint.analysis import arg
-from bnlint.patterns import literal_number, project_has_bn
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import arg
+from bnlint.facts.literals import literal_number
+from bnlint.facts.training import project_has_bn
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 _SET = {"keras.backend.set_learning_phase"}
 

@@ -8,12 +8,15 @@ from typing import Optional
 
 import libcst as cst
 
-from bnlint.analysis import dotted
-from bnlint.diagnostics import Edit, Fix, Location
-from bnlint.fixes import rows, statement_chain
-from bnlint.patterns import code, evalish_data_name, graph_mode, in_tape, replace_node, training_param
-from bnlint.project import call_arg
-from bnlint.rule import Invalid, Rule, RuleContext
+from bnlint.analysis.module_info import dotted
+from bnlint.core.diagnostics import Edit, Fix, Location
+from bnlint.fix.edits import rows, statement_chain
+from bnlint.facts.edits import code, replace_node
+from bnlint.facts.names import evalish_data_name, training_param
+from bnlint.facts.training import graph_mode
+from bnlint.facts.keras_models import in_tape
+from bnlint.analysis.project import call_arg
+from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 _LITERALS = (cst.Integer, cst.Float, cst.SimpleString)
 

@@ -3,8 +3,8 @@
 import libcst as cst
 import pytest
 
-from bnlint.analysis import ModuleInfo
-from bnlint.tfnames import canonical
+from bnlint.analysis.module_info import ModuleInfo
+from bnlint.analysis.tfnames import canonical
 
 
 def _resolve(src, expr):

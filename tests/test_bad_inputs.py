@@ -1,6 +1,6 @@
 """Bad inputs never stop a run, never crash bnlint, and never cost a user a byte of their code.
 
-Every case goes through the real command (``python -m bnlint``) or ``engine.lint_paths``: each bad
+Every case goes through the real command (``python -m bnlint``) or ``paths.lint_paths``: each bad
 file gets a message naming it, the other files are still linted, the exit code is 1 (findings),
 2 only when bnlint could not do what it was asked (a fix it could not write), and no file is ever
 lost or half-written. Bad files mention BN on purpose: files that cannot matter to BN analysis are
@@ -23,9 +23,10 @@ import time
 
 import pytest
 
-from bnlint import cli, fixer
-from bnlint.engine import lint_paths
-from bnlint.settings import Settings
+from bnlint.commands import cli
+from bnlint.run import fixer
+from bnlint.run.paths import lint_paths
+from bnlint.core.settings import Settings
 
 BUG = (
     "import tensorflow as tf\n"
@@ -207,7 +208,7 @@ PY2_IDIOMS = [
 
 @pytest.mark.parametrize("line", PY2_IDIOMS)
 def test_python2_idioms_render_as_python3_line_for_line(line):
-    from bnlint.source import normalise_python2
+    from bnlint.source.reading import normalise_python2
 
     text = ("try:\n    pass\n" if line.startswith("except") else "") + line + "\nz = 1\n"
     rendered = normalise_python2(text)
@@ -291,7 +292,7 @@ def test_unreadable_file_and_folder(tmp_path):
         # A clone in a private folder (a home with mode 700) leaves its venv out of nobody's reach:
         # then there is nothing to test as that user, which is a reason to skip, not a failure.
         try:
-            probe = run("-c", "import bnlint.cli")
+            probe = run("-c", "import bnlint.commands.cli")
         except (PermissionError, OSError) as exc:
             pytest.skip(f"cannot run python as an unprivileged user here: {exc}")
         if probe.returncode != 0:
@@ -313,7 +314,7 @@ def test_unreadable_file_and_folder(tmp_path):
 
 
 def test_file_deleted_between_discovery_and_reading(tmp_path, monkeypatch):
-    import bnlint.engine as engine
+    import bnlint.run.paths as engine
 
     for name in ("a.py", "gone.py", "c.py"):
         (tmp_path / name).write_text(BUG)

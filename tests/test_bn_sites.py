@@ -1,4 +1,4 @@
-"""The BN-site model (bnlint.bn_sites) and the one-finding-per-root-cause folding."""
+"""The BN-site model (bnlint.analysis.bn_sites) and the one-finding-per-root-cause folding."""
 
 import json
 import os
@@ -7,12 +7,13 @@ import textwrap
 import jsonschema
 import pytest
 
-from bnlint.analysis import ModuleInfo
-from bnlint.bn_sites import flag_omitted, site_of
-from bnlint.engine import lint_paths, lint_source
-from bnlint.output import render_json, render_sarif, render_text
-from bnlint.project import Project
-from bnlint.settings import Settings
+from bnlint.analysis.module_info import ModuleInfo
+from bnlint.analysis.bn_sites import flag_omitted, site_of
+from bnlint.run.paths import lint_paths
+from bnlint.lint.check import lint_source
+from bnlint.report.output import render_json, render_sarif, render_text
+from bnlint.analysis.project import Project
+from bnlint.core.settings import Settings
 
 import libcst as cst
 

@@ -2,8 +2,8 @@
 
 import os
 
-from bnlint.engine import lint_paths
-from bnlint.settings import Settings
+from bnlint.run.paths import lint_paths
+from bnlint.core.settings import Settings
 
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fix_programs", "optional_bn_layers.py")
 

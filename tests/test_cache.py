@@ -18,7 +18,7 @@ from test_parallel import HEALTHY, MODELS, SINGLE, TRAIN, write_tree
 # Prints bnlint's JSON findings, then whether libcst got imported, on stderr's last line.
 PROBE = (
     "import sys\n"
-    "from bnlint.cli import main\n"
+    "from bnlint.commands.cli import main\n"
     "rc = main(sys.argv[1:])\n"
     "sys.stdout.flush()\n"
     "print('LIBCST', 'libcst' in sys.modules, file=sys.stderr)\n"

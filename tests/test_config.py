@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from bnlint.cli import main
-from bnlint.config import KEYS, find_config, load_settings
+from bnlint.commands.cli import main
+from bnlint.run.config import KEYS, find_config, load_settings
 from bn_snippets import ONE_TOWER, STEP_BUG
 
 def write(path, text):

@@ -5,19 +5,20 @@ import re
 import subprocess
 import sys
 
-from bnlint.cli import main
-from bnlint.diagnostics import DOCS_URL
-from bnlint.docs import README_END, README_START, RULES_DOC_PATH, readme_with_table, rule_table, stale_files
-from bnlint.registry import SPECIAL_CODES, all_rules
-from bnlint.runtime_codes import RUNTIME_CODES
+from bnlint.commands.cli import main
+from bnlint.core.diagnostics import DOCS_URL
+from bnlint.report.docs import README_END, README_START, RULES_DOC_PATH, readme_with_table, rule_table, stale_files
+from bnlint.core.codes import SPECIAL_CODES
+from bnlint.lint.registry import all_rules
+from bnlint.core.runtime_codes import RUNTIME_CODES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_readme_table_and_rules_doc_match_the_generator():
-    # On failure: python -m bnlint.docs --write
+    # On failure: python -m bnlint.report.docs --write
     assert stale_files() == []
-    proc = subprocess.run([sys.executable, "-m", "bnlint.docs", "--check"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "bnlint.report.docs", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 

@@ -15,12 +15,12 @@ import sys
 
 import pytest
 
-from bnlint import cli
-from bnlint.diagnostics import Edit, Fix, Location
-from bnlint.engine import lint_paths
-from bnlint.fixer import FixError, apply_edits, fix_result, fix_text
-from bnlint.settings import Settings
-from bnlint.source import read_source
+from bnlint.commands import cli
+from bnlint.core.diagnostics import Edit, Fix, Location
+from bnlint.run.paths import lint_paths
+from bnlint.run.fixer import FixError, apply_edits, fix_result, fix_text
+from bnlint.core.settings import Settings
+from bnlint.source.reading import read_source
 
 STEP_BUG = (
     "import tensorflow as tf\n"
@@ -256,7 +256,7 @@ def test_a_non_idempotent_fix_is_refused(tmp_path):
     src = read_source(str(f))
 
     def relint(text):
-        from bnlint.engine import lint_source
+        from bnlint.lint.check import lint_source
 
         found = lint_source(text, str(f))
         for d in found:
@@ -323,7 +323,7 @@ def test_cross_module_facts_hold_while_fixing(tmp_path, capsys):
 
 
 def test_context_modules_are_the_import_neighbourhood(tmp_path):
-    from bnlint.fixer import context_modules
+    from bnlint.run.fixer import context_modules
 
     for name, body in {"a.py": "import b\n", "b.py": "from c import f\n", "c.py": "def f(): pass\n",
                        "d.py": "import a\n", "e.py": "import d\n", "f2.py": "import e\n", "z.py": "x = 1\n"}.items():
@@ -338,8 +338,8 @@ def test_context_modules_are_the_import_neighbourhood(tmp_path):
 
 from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
 
-from bnlint.engine import lint_source  # noqa: E402
-from bnlint.source import decode_source  # noqa: E402
+from bnlint.lint.check import lint_source  # noqa: E402
+from bnlint.source.reading import decode_source  # noqa: E402
 
 
 @hsettings(max_examples=40, deadline=None)

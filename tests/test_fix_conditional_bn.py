@@ -20,8 +20,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow").compat.v1
 
-from bnlint.fixer import fix_paths  # noqa: E402
-from bnlint.settings import Settings  # noqa: E402
+from bnlint.run.fixer import fix_paths  # noqa: E402
+from bnlint.core.settings import Settings  # noqa: E402
 
 PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "conditional_bn_bias.py")
 

@@ -3,12 +3,12 @@
 import os
 import textwrap
 
-from bnlint.analysis import ModuleInfo
-from bnlint.diagnostics import Edit, Fix, Location
-from bnlint.engine import lint_paths
-from bnlint.fix_effect import changes_variables, same_program
-from bnlint.rule import checked_fix
-from bnlint.settings import Settings
+from bnlint.analysis.module_info import ModuleInfo
+from bnlint.core.diagnostics import Edit, Fix, Location
+from bnlint.run.paths import lint_paths
+from bnlint.fix.effect import changes_variables, same_program
+from bnlint.rulekit.rule import checked_fix
+from bnlint.core.settings import Settings
 
 import libcst as cst
 
@@ -135,7 +135,7 @@ def _mutations(src):
 def test_fix_effect_on_the_touched_statements_answers_as_the_whole_module():
     """``FixEffect`` (what ``checked_fix`` asks, on the top-level statements a fix touches) gives
     the answers of ``same_program``/``changes_variables`` on whole modules, on our programs."""
-    from bnlint.fix_effect import FixEffect
+    from bnlint.fix.effect import FixEffect
 
     folders = [os.path.join(HERE, "programs"), os.path.join(HERE, "fix_programs"),
                os.path.join(os.path.dirname(HERE), "examples")]

@@ -20,8 +20,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow").compat.v1
 
-from bnlint.registry import all_rules  # noqa: E402
-from bnlint.rule import Invalid  # noqa: E402
+from bnlint.lint.registry import all_rules  # noqa: E402
+from bnlint.rulekit.rule import Invalid  # noqa: E402
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
@@ -91,7 +91,7 @@ MAX_MEAN_DIST = 0.25  # moving mean vs batch mean, in batch standard deviations 
 
 @pytest.fixture(scope="module")
 def verified():
-    from bnlint.verify import verify
+    from bnlint.commands.verify import verify
 
     cache = {}
 
@@ -106,7 +106,7 @@ def verified():
 
 @pytest.mark.parametrize("name", BUGGY)
 def test_fix_closes_the_gap_of_each_buggy_example(verified, name):
-    from bnlint.verify import loss_ratio
+    from bnlint.commands.verify import loss_ratio
 
     v = verified(name)
     assert v.before.error is None and v.after.error is None, (v.before.error, v.after.error)
@@ -141,7 +141,7 @@ def test_verify_leaves_the_users_file_alone(verified):
 def verify_demo_variant(tmp_path, name, edits):
     """``bnlint verify`` of the demo trainer rewritten by ``edits`` ((old, new) text pairs); checks
     both programs ran and the original shows the report's symptom."""
-    from bnlint.verify import loss_ratio, verify
+    from bnlint.commands.verify import loss_ratio, verify
 
     with open(os.path.join(EXAMPLES, "multi_tower_early_update_ops.py")) as fh:
         source = fh.read()
@@ -160,7 +160,7 @@ def test_fix_keeps_the_list_a_helper_reads_as_a_global(tmp_path):
     # The report's shape: a helper called in the tower loop reads the early list as a global. The
     # plain BNL002 fix (move the read after the towers) left the name unbound when the helper ran
     # (NameError in the fixed copy, caught by verify); the fix re-reads the list instead.
-    from bnlint.verify import loss_ratio
+    from bnlint.commands.verify import loss_ratio
 
     v = verify_demo_variant(tmp_path, "setup_grad_trainer.py", [
         ("def build_graph(num_gpus):\n",
@@ -179,7 +179,7 @@ def test_fix_of_the_inlined_setup_grad_runs_the_step_after_every_towers_updates(
     # The report's setup_grad inlined: the early list guards each tower's compute_gradients inside
     # the loop, the step after the loop has no dependency. No place for the read serves the uses
     # in the loop; the fix runs apply_gradients under the collection read after the towers.
-    from bnlint.verify import loss_ratio
+    from bnlint.commands.verify import loss_ratio
 
     v = verify_demo_variant(tmp_path, "inlined_setup_grad_trainer.py", [
         ("            tower_grads.append(optim.compute_gradients(loss))\n",

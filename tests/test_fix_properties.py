@@ -30,8 +30,8 @@ from typing import List, Tuple
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bnlint import cli
-from bnlint.source import RECURSION_LIMIT
+from bnlint.commands import cli
+from bnlint.source.reading import RECURSION_LIMIT
 
 # bnlint raises the recursion limit on its first parse; do it up front so hypothesis, which
 # restores the limit after each example, does not warn that it changed under it.

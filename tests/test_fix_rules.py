@@ -5,10 +5,10 @@ import textwrap
 
 import pytest
 
-from bnlint.engine import lint_source
-from bnlint.fixer import fix_text
-from bnlint.settings import Settings
-from bnlint.source import SourceFile
+from bnlint.lint.check import lint_source
+from bnlint.run.fixer import fix_text
+from bnlint.core.settings import Settings
+from bnlint.source.reading import SourceFile
 
 
 def lint(src, code):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bn_snippets import STEP_BUG
-from bnlint.file_patterns import Includer
+from bnlint.source.file_patterns import Includer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

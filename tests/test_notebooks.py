@@ -13,8 +13,8 @@ import pytest
 
 nbformat = pytest.importorskip("nbformat")  # the `notebooks` extra (make test installs it)
 
-from bnlint.cli import main  # noqa: E402
-from bnlint.notebook import _source_spans, cell_sources, cell_text, mask_magics  # noqa: E402
+from bnlint.commands.cli import main  # noqa: E402
+from bnlint.source.notebook import _source_spans, cell_sources, cell_text, mask_magics  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOTEBOOKS = os.path.join(HERE, "notebooks")
@@ -238,7 +238,7 @@ REAL = sorted(glob.glob(os.path.join(CORPUS, "**", "*.ipynb"), recursive=True)) 
 def test_writing_one_changed_cell_keeps_every_other_byte(path):
     """Any notebook (ours, and the real ones of the corpus when it is there): the cell text
     compiles, and a change to one cell rewrites exactly that cell's source value."""
-    from bnlint.notebook import NotebookSource
+    from bnlint.source.notebook import NotebookSource
 
     raw = open(path, "rb").read()
     src = NotebookSource.of(path, raw)

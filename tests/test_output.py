@@ -10,9 +10,9 @@ import sys
 import jsonschema
 import pytest
 
-from bnlint.cli import main
-from bnlint.diagnostics import Diagnostic, Edit, Fix, Location
-from bnlint.output import render_available_fixes, render_github, render_grouped, sarif_log
+from bnlint.commands.cli import main
+from bnlint.core.diagnostics import Diagnostic, Edit, Fix, Location
+from bnlint.report.output import render_available_fixes, render_github, render_grouped, sarif_log
 from bn_snippets import EARLY_UPDATES, EVAL, MODELS, STEP_BUG, SYNTAX_ERROR
 
 HERE = os.path.dirname(os.path.abspath(__file__))

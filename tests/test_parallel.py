@@ -1,7 +1,7 @@
 """Worker processes (-j) and the per-file time limit, on real files and real processes.
 
-The two-phase pipeline (bnlint.tree_analysis) must give exactly the findings of one in-memory
-Project over every relevant module, whatever -j is: the reference here is engine.run_rules.
+The two-phase pipeline (bnlint.run.tree) must give exactly the findings of one in-memory
+Project over every relevant module, whatever -j is: the reference here is check.run_rules.
 """
 
 import json
@@ -12,8 +12,10 @@ import textwrap
 
 import pytest
 
-from bnlint.engine import lint_paths, noqa_filter, parse, run_rules
-from bnlint.settings import Settings
+from bnlint.run.paths import lint_paths
+from bnlint.lint.check import noqa_filter, run_rules
+from bnlint.analysis.parse import parse
+from bnlint.core.settings import Settings
 
 MODELS = """
 import tensorflow.compat.v1 as tf

@@ -7,13 +7,13 @@ import textwrap
 
 import pytest
 
-from bnlint.engine import prefilter, uses_bn
+from bnlint.source.discover import prefilter, uses_bn
 
 
 def relevant(source: str) -> bool:
     return prefilter(source.encode()) and uses_bn(ast.parse(source))
-from bnlint.registry import all_rules
-from bnlint.rule import Invalid
+from bnlint.lint.registry import all_rules
+from bnlint.rulekit.rule import Invalid
 
 EXAMPLES = [
     (code, i, ex.code if isinstance(ex, Invalid) else ex)
@@ -25,7 +25,7 @@ EXAMPLES = [
 @pytest.mark.parametrize("code,i,source", EXAMPLES, ids=[f"{c}-{i}" for c, i, _ in EXAMPLES])
 def test_every_invalid_example_passes_the_prefilter(code, i, source):
     # A rule whose own examples are filtered out would never report on real files: add the word
-    # its findings need to engine._BN_LITERALS / _BN_CODE_NAME (or a conjunction like _HAND_ROLLED).
+    # its findings need to discover._BN_LITERALS / _BN_CODE_NAME (or a conjunction like _HAND_ROLLED).
     assert relevant(textwrap.dedent(source))
 
 
@@ -61,7 +61,7 @@ def test_files_that_only_name_bn_do_not(source):
 
 
 def test_importers_of_matches_on_dotted_suffixes():
-    from bnlint.engine import importers_of
+    from bnlint.source.discover import importers_of
 
     pending = {
         "train.py": ["pkg.models", "numpy"],

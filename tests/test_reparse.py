@@ -1,4 +1,4 @@
-"""The language server's statement-by-statement re-parse (bnlint.reparse) gives the same findings,
+"""The language server's statement-by-statement re-parse (bnlint.analysis.reparse) gives the same findings,
 positions and fixes as a whole parse, on every test program and after edits."""
 
 import ast
@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from bnlint.reparse import StatementCache
-from bnlint.settings import Settings
-from bnlint.single_file import lint_text
+from bnlint.analysis.reparse import StatementCache
+from bnlint.core.settings import Settings
+from bnlint.run.single_file import lint_text
 
 PROGRAMS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "programs", "**", "*.py"), recursive=True))
 
@@ -57,7 +57,7 @@ def test_mixed_indentation_units_fall_back_to_the_whole_parse():
 def _examples():
     import textwrap
 
-    from bnlint.registry import all_rules
+    from bnlint.lint.registry import all_rules
 
     for code, rule in all_rules().items():
         for i, ex in enumerate(rule.INVALID):

@@ -4,10 +4,10 @@ import textwrap
 
 import pytest
 
-from bnlint.engine import lint_source
-from bnlint.registry import all_rules
-from bnlint.rule import Invalid
-from bnlint.settings import Settings
+from bnlint.lint.check import lint_source
+from bnlint.lint.registry import all_rules
+from bnlint.rulekit.rule import Invalid
+from bnlint.core.settings import Settings
 
 CASES_VALID = [(code, i, src) for code, rule in all_rules().items() for i, src in enumerate(rule.VALID)]
 CASES_INVALID = [
@@ -34,8 +34,8 @@ def test_invalid_examples_are_flagged(code, i, ex):
     if ex.lines:
         assert sorted(d.location.row for d in found) == sorted(ex.lines), [d.format_text() for d in found]
     if ex.expected_fix is not None:
-        from bnlint.fixer import fix_text
-        from bnlint.source import SourceFile
+        from bnlint.run.fixer import fix_text
+        from bnlint.source.reading import SourceFile
 
         text = textwrap.dedent(ex.code).lstrip("\n")
         src = SourceFile(path="example.py", raw=text.encode(), text=text, encoding="utf-8", bom=False)

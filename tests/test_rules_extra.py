@@ -11,11 +11,12 @@ import textwrap
 
 import pytest
 
-from bnlint.engine import lint_paths, lint_source
-from bnlint.fixer import apply_edits
-from bnlint.registry import all_rules
-from bnlint.rule import Invalid
-from bnlint.settings import Settings
+from bnlint.run.paths import lint_paths
+from bnlint.lint.check import lint_source
+from bnlint.run.fixer import apply_edits
+from bnlint.lint.registry import all_rules
+from bnlint.rulekit.rule import Invalid
+from bnlint.core.settings import Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NEW_CODES = [c for c in all_rules() if int(c[3:]) >= 5 and int(c[3:]) < 100]

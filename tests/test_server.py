@@ -203,8 +203,8 @@ def test_positions_are_utf16_units(server):
 
 def _fresh(path, text):
     """A full lint of ``text`` as ``path``: a whole parse, no cached statements (what the server must match)."""
-    from bnlint.config import load_settings
-    from bnlint.single_file import lint_text
+    from bnlint.run.config import load_settings
+    from bnlint.run.single_file import lint_text
 
     lint = lint_text(str(path), text, load_settings([str(path)]))
     return [(d.code, d.message, (d.location.row - 1, d.location.column - 1),

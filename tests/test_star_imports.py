@@ -7,8 +7,8 @@ import shutil
 import subprocess
 import sys
 
-from bnlint.engine import lint_paths
-from bnlint.settings import Settings
+from bnlint.run.paths import lint_paths
+from bnlint.core.settings import Settings
 
 PROGRAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs")
 TWINS = ("star_imports", "named_imports")

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bnlint.engine import lint_paths
-from bnlint.settings import Settings
+from bnlint.run.paths import lint_paths
+from bnlint.core.settings import Settings
 
 HERE = os.path.join(os.path.dirname(__file__), "programs")
 _EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)")
@@ -49,7 +49,7 @@ def test_program_findings_match_expectations(entry):
 
 def test_cross_module_producer_needs_the_other_module():
     # Linting train.py alone (as pre-commit does): the models module it imports is analysed for
-    # facts only (bnlint.local_imports), so the findings equal those of linting the whole folder.
+    # facts only (bnlint.analysis.local_imports), so the findings equal those of linting the whole folder.
     alone = lint_paths([os.path.join(HERE, "two_modules", "train.py")], Settings())
     whole = lint_paths([os.path.join(HERE, "two_modules")], Settings())
     key = lambda r: sorted((os.path.basename(d.filename), d.location.row, d.code) for d in r.diagnostics)

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from bnlint import cli
+from bnlint.commands import cli
 
 TRAINER = """\
 import os
@@ -88,7 +88,7 @@ def test_make_demo_runs_end_to_end():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "bnlint.demo", "--steps", "60"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "bnlint.commands.demo", "--steps", "60"], capture_output=True, text=True,
                           timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

@@ -96,8 +96,9 @@ def _count_lines(path: str) -> int:
 
 def lint_project(name: str, root: Path, select: list | None, stats: Stats) -> list[Finding]:
     """Findings of one project root, linted in-process like `bnlint --isolated --no-cache`."""
-    from bnlint.engine import discover, lint_paths
-    from bnlint.settings import Settings
+    from bnlint.source.discover import discover
+    from bnlint.run.paths import lint_paths
+    from bnlint.core.settings import Settings
 
     settings = Settings(select=select)
     started = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence
 
-from bnlint.diagnostics import Diagnostic, Location
+from bnlint.core.diagnostics import Diagnostic, Location
 from bnlint.runtime.copies import pair_copies
 from bnlint.runtime.graph_index import VAR_OPS, BNApp, GraphIndex, is_write_op
 

@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(path: str, args):
     """[tool.bnlint] for the inspected file, as the linter reads it: small-batch is BNL106's
     threshold (``--small-batch`` wins), and select/ignore/per-file-ignores filter BNL1xx codes."""
-    from bnlint.config import load_settings
-    from bnlint.settings import Settings
+    from bnlint.run.config import load_settings
+    from bnlint.core.settings import Settings
 
     settings = Settings() if args.isolated else load_settings([path], args.config)
     if args.small_batch is not None:
@@ -60,7 +60,7 @@ def _selected(diags, settings, path: str):
 
 
 def _render(diags, fmt: str) -> str:
-    from bnlint.output import render_json, render_text
+    from bnlint.report.output import render_json, render_text
 
     return (render_json if fmt == "json" else render_text)(diags)
 

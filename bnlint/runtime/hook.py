@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, List, Optional
 
-from bnlint.diagnostics import Diagnostic
+from bnlint.core.diagnostics import Diagnostic
 from bnlint.runtime._tf import v1
 from bnlint.runtime.checks import DEFAULT_SMALL_BATCH, inspect_graph
 from bnlint.runtime.graph_index import GraphIndex

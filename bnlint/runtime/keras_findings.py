@@ -3,7 +3,7 @@
 Same vocabulary (and codes, where the meaning is the same) as the v1 inspector: BNL104 (BN in
 training mode during evaluation/prediction), BNL106 (small unsynchronised per-replica batches),
 BNL107 (a training step that leaves the moving statistics at their initial values), plus the TF2
-codes BNL108..BNL111 (see :mod:`bnlint.runtime_codes`). Distances are the scale-free ones of
+codes BNL108..BNL111 (see :mod:`bnlint.core.runtime_codes`). Distances are the scale-free ones of
 :mod:`bnlint.runtime.moving_stats`.
 """
 
@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from bnlint.diagnostics import Diagnostic, Location
+from bnlint.core.diagnostics import Diagnostic, Location
 from bnlint.runtime.keras_observer import EVAL_PHASES, TRAIN_PHASES, LayerRecord, Observer, Segment
 from bnlint.runtime.moving_stats import FAR, LayerStats, _mean_dist, _var_dist
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bnlint.diagnostics import Diagnostic, Location
+from bnlint.core.diagnostics import Diagnostic, Location
 from bnlint.runtime.graph_index import GraphIndex
 
 DEFAULT_STEPS = 10  # training steps before BNL107 looks

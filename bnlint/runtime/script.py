@@ -20,7 +20,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, TextIO
 
-from bnlint.diagnostics import Diagnostic
+from bnlint.core.diagnostics import Diagnostic
 from bnlint.runtime._tf import tf, v1
 from bnlint.runtime.checks import DEFAULT_SMALL_BATCH, inspect_graph
 from bnlint.runtime.graph_index import GraphIndex

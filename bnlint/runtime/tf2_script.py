@@ -22,7 +22,7 @@ import tempfile
 import time
 from typing import List, Optional, Sequence, TextIO
 
-from bnlint.diagnostics import Diagnostic, Location
+from bnlint.core.diagnostics import Diagnostic, Location
 from bnlint.runtime import USER_LEGACY_KERAS
 
 _V1_API = re.compile(r"\bSession\s*\(|MonitoredTrainingSession|disable_v2_behavior|disable_eager_execution|"

@@ -110,7 +110,7 @@ def test_import_without_tensorflow_says_what_to_install(monkeypatch):
 
 
 def test_importing_the_package_and_its_codes_does_not_import_tensorflow():
-    code = ("import sys, bnlint.runtime, bnlint.runtime_codes as c; "
+    code = ("import sys, bnlint.runtime, bnlint.core.runtime_codes as c; "
             "assert 'tensorflow' not in sys.modules; print(' '.join(sorted(c.RUNTIME_CODES)))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

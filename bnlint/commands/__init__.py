@@ -1,0 +1,1 @@
+"""What a user runs: the CLI, its commands, the language server."""

@@ -1,0 +1,1 @@
+"""The types every layer shares: findings, settings, special and runtime codes."""

@@ -1,0 +1,1 @@
+"""The shared questions rules ask, one module per topic."""

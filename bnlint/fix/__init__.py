@@ -1,0 +1,1 @@
+"""Building blocks of the rules' fixes and the checks every fix passes."""

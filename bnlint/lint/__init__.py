@@ -1,0 +1,1 @@
+"""Finding the rules and running them on parsed modules."""

@@ -1,0 +1,1 @@
+"""Rendering findings and rule pages."""

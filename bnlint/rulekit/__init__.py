@@ -1,0 +1,1 @@
+"""What a rule is made of: the Rule base class, its context, root causes."""

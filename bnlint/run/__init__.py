@@ -1,0 +1,1 @@
+"""Orchestration: linting paths, the tree run, workers, cache, single files, fixing files."""

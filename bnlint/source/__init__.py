@@ -1,0 +1,1 @@
+"""From a path to decoded text: discovery, reading, notebooks, the prefilter."""
