@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 from bnlint.commands import cli
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(REPO_ROOT, "examples")
 BUNDLED = "multi_tower_early_update_ops.py"
 TF2_EXAMPLE = "tf2_mirrored_small_replica_batch.py"

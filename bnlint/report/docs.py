@@ -13,7 +13,7 @@ from bnlint.lint.registry import all_rules
 from bnlint.core.runtime_codes import RUNTIME_CODES
 
 README_START, README_END = "<!-- rules:start -->", "<!-- rules:end -->"
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 README_PATH = os.path.join(REPO_ROOT, "README.md")
 RULES_DOC_PATH = os.path.join(REPO_ROOT, "docs", "rules.md")
 

@@ -58,7 +58,10 @@ def code_key() -> str:
 
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{FORMAT}:{__version__}:{sys.version_info[:2]}".encode())
-        dirs = [os.path.dirname(os.path.abspath(__file__))]
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bnlint/, every sub-package
+        dirs = [os.path.join(package, d) for d in sorted(os.listdir(package))
+                if d != "runtime" and os.path.isfile(os.path.join(package, d, "__init__.py"))]
+        dirs.append(package)
         spec = importlib.util.find_spec("bnlint.rules")
         if spec is not None and spec.submodule_search_locations:
             dirs.extend(spec.submodule_search_locations)
@@ -66,7 +69,7 @@ def code_key() -> str:
             for name in sorted(os.listdir(d)):
                 if name.endswith(".py"):
                     with open(os.path.join(d, name), "rb") as fh:
-                        h.update(name.encode() + b"\0" + fh.read())
+                        h.update(os.path.relpath(os.path.join(d, name), package).encode() + b"\0" + fh.read())
         _CODE_KEY = h.hexdigest()
     return _CODE_KEY
 
