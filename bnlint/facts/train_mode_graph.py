@@ -204,6 +204,8 @@ def _step_losses(info: ModuleInfo) -> dict:
                         out[name] = out[sorted(hit)[0]]
                         grown = True
                         break
+        if not grown:
+            break
     return out
 
 
