@@ -136,7 +136,8 @@ def run_eval(sess, batches):
                 ev.node,
                 f"the input of `{code(ev.node.func)}` is switched to validation batches by `tf.cond` (line "
                 f"{ctx.line_of(cond)}), but its BN is built with `{flag}` (True here), which does not follow "
-                "that switch: validation runs normalise with the batch's own statistics (and move the moving "
+                "that switch: validation runs normalise with the batch's own statistics, so the validation loss "
+                "is not what inference computes (and a run that also fetches the update ops moves the moving "
                 "averages towards validation data); make the BN flag the negation of the validation switch",
             )
         placeholders = bool_placeholders(info)

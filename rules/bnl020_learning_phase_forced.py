@@ -8,6 +8,9 @@ from bnlint.facts.training import project_has_bn
 from bnlint.rulekit.rule import Invalid, Rule, RuleContext
 
 _SET = {"keras.backend.set_learning_phase"}
+# Keras entry points that run the model without a `training` argument of the caller: they follow the phase.
+_PHASE_USERS = {"fit", "evaluate", "predict", "fit_generator", "evaluate_generator", "predict_generator",
+                "train_on_batch", "test_on_batch", "predict_on_batch"}
 
 
 class LearningPhaseForced(Rule):
@@ -24,6 +27,10 @@ class LearningPhaseForced(Rule):
     updates its moving averages, in `predict`, `evaluate` and in graphs exported for serving too.
     Predictions then depend on the batch and single-example inference is wrong. The function is
     deprecated (and ignored by Keras 3); pass `training=` per call instead.
+
+    Not reported when the module calls its models only with an explicit `training=` argument and
+    never through `fit`/`evaluate`/`predict`: the argument overrides the phase for every inner
+    layer (custom training loops that set the phase for old code paths).
     """
     example = """
     tf.keras.backend.set_learning_phase(1)   # BNL020
@@ -45,6 +52,16 @@ import tensorflow as tf
 tf.keras.backend.set_learning_phase(1)
 model = tf.keras.Sequential([tf.keras.layers.Dense(8), tf.keras.layers.Dropout(0.5)])
 """,
+        """
+import tensorflow as tf
+# a custom loop: the explicit training= of each call overrides the phase
+tf.keras.backend.set_learning_phase(1)
+model = tf.keras.Sequential([tf.keras.layers.Dense(8), tf.keras.layers.BatchNormalization()])
+def train_step(x):
+    return model(x, training=True)
+def test_step(x):
+    return model(x, training=False)
+""",
     ]
     INVALID = [
         Invalid(
@@ -56,10 +73,26 @@ model = tf.keras.Sequential([tf.keras.layers.Dense(8), tf.keras.layers.BatchNorm
 """,
             lines=[3],
         ),
+        Invalid(
+            """
+import tensorflow as tf
+tf.keras.backend.set_learning_phase(1)
+model = tf.keras.Sequential([tf.keras.layers.Dense(8), tf.keras.layers.BatchNormalization()])
+def train_step(x):
+    return model(x, training=True)
+def report(x):
+    return model.predict(x)  # follows the phase: batch statistics
+""",
+            lines=[2],
+        ),
     ]
 
     def check(self, ctx: RuleContext) -> None:
-        for ev in ctx.info.all_events():
+        events = list(ctx.info.all_events())
+        explicit = any(kw.keyword is not None and kw.keyword.value == "training" for ev in events for kw in ev.node.args)
+        if explicit and not any(ev.method in _PHASE_USERS for ev in events):
+            return
+        for ev in events:
             if ev.callee not in _SET:
                 continue
             value = arg(ev.node, "value", 0)
