@@ -212,17 +212,7 @@ def variable_signature(text: str, aliases: Optional[Dict[str, str]] = None,
     tree = _tree(text)
     if tree is None:
         return None
-    names = _Names(tree, aliases, local)
-    out: Counter = Counter()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        callee = names.canonical(node.func)
-        if callee is None or not callee.startswith(_LAYER_PREFIXES):
-            continue
-        kws = tuple(sorted((k.arg, ast.dump(k.value)) for k in node.keywords if k.arg in VARIABLE_KEYWORDS))
-        out[(callee, kws)] += 1
-    return out
+    return _signature(tree, _Names(tree, aliases, local))
 
 
 def changes_variables(before: str, after: str, aliases: Optional[Dict[str, str]] = None,
