@@ -74,3 +74,23 @@ def test_importers_of_matches_on_dotted_suffixes():
     assert importers_of({"models.small_cnn"}, pending) == ["deep.py"]
     assert importers_of({"models"}, pending) == ["train.py", "eval.py"]
     assert importers_of(set(), pending) == []
+
+
+def test_imported_among_answers_as_importers_of_module_by_module():
+    # The tree run asks "which of these helper modules does any analysed file import?" in one pass;
+    # the answer must be the one importers_of gives for each module alone (dotted-suffix matches).
+    import random
+
+    from bnlint.source.discover import imported_among, importers_of
+
+    rng = random.Random(7)
+    parts = ["pkg", "models", "layers", "utils", "optim", "nets", "train"]
+    def name():
+        return ".".join(rng.choice(parts) for _ in range(rng.randint(1, 3)))
+    for _ in range(200):
+        modules = {name() for _ in range(rng.randint(1, 6))}
+        importers = {f"f{i}.py": [name() for _ in range(rng.randint(0, 4))] for i in range(rng.randint(0, 5))}
+        expected = [m for m in sorted(modules) if importers_of({m}, importers)]
+        assert imported_among(sorted(modules), importers) == expected
+    assert imported_among(["pkg.optim"], {"t.py": ["optim"]}) == ["pkg.optim"]
+    assert imported_among(["optim"], {"t.py": ["pkg.utils"]}) == []

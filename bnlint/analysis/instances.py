@@ -15,6 +15,7 @@ module level) when that value is a call of a class; ``self.net = Net(...)`` in a
 
 from __future__ import annotations
 
+import weakref
 from typing import Optional
 
 import libcst as cst
@@ -74,19 +75,26 @@ def _reference(info: ModuleInfo, cls: tuple, method: str) -> Optional[tuple]:
 def _self_attribute(body: Body, attr: str) -> Optional[cst.BaseExpression]:
     """The value assigned to ``self.<attr>`` in any method of the class of ``body``."""
     info = body.module
-    cls = info.classes.get(body.class_name or "")
-    if cls is None:
+    if info.classes.get(body.class_name or "") is None:
         return None
-    for other in info.bodies.values():
-        if other.class_name != body.class_name or not other.is_method:
-            continue
-        for stmt in _assignments(other.node):
-            for t in stmt.targets:
-                tgt = t.target
-                if (isinstance(tgt, cst.Attribute) and isinstance(tgt.value, cst.Name)
-                        and tgt.value.value == "self" and tgt.attr.value == attr):
-                    return stmt.value
-    return None
+    tables = _SELF_ATTRIBUTES.get(info)
+    if tables is None:
+        tables = _SELF_ATTRIBUTES[info] = {}
+    table = tables.get(body.class_name)
+    if table is None:  # one walk of the class's methods, not one per ``self.x(...)`` call
+        table = tables[body.class_name] = {}
+        for other in info.bodies.values():
+            if other.class_name != body.class_name or not other.is_method:
+                continue
+            for stmt in _assignments(other.node):
+                for t in stmt.targets:
+                    tgt = t.target
+                    if isinstance(tgt, cst.Attribute) and isinstance(tgt.value, cst.Name) and tgt.value.value == "self":
+                        table.setdefault(tgt.attr.value, stmt.value)
+    return table.get(attr)
+
+
+_SELF_ATTRIBUTES: "weakref.WeakKeyDictionary[ModuleInfo, dict]" = weakref.WeakKeyDictionary()
 
 
 def _assignments(node: cst.CSTNode):

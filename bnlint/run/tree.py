@@ -209,7 +209,7 @@ class _Run:
         """Files that build an optimizer step in a function, imported by a relevant file
         (``optim.py`` with ``def train_op(loss): return opt.minimize(loss)``, called by the
         trainer): the step fed the model's loss lives there (``bnlint.facts.step_callers``)."""
-        from bnlint.source.discover import imported_modules, importers_of
+        from bnlint.source.discover import imported_among, imported_modules
 
         raws, modnames = self.out.raws, self.out.modnames
         helpers = [p for p in self.order if p not in self.analysed and p not in self.skipped
@@ -217,7 +217,8 @@ class _Run:
         if not helpers:
             return []
         users = {p: imported_modules(raws[p], modnames[p]) for p in self.analysed}
-        return [p for p in helpers if importers_of({modnames[p]}, users)]
+        used = set(imported_among({modnames[p] for p in helpers}, users))
+        return [p for p in helpers if modnames[p] in used]
 
     def _analyse(self, paths: List[str], check_words: bool) -> List[ModuleSummary]:
         """Phase 1 for ``paths`` (cache first); the summaries of those that parsed. With

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 from bnlint.core.diagnostics import Diagnostic, Location
 from bnlint.source.notebook import SUFFIX as NOTEBOOK, is_notebook
@@ -233,11 +233,20 @@ def importers_of(modules: set, pending: Dict[str, List[str]]) -> List[str]:
 
     # A match is one name being a dotted suffix of the other (``a.b.c`` ~ ``b.c``): set lookups of
     # every dotted suffix, not a names x modules scan (quadratic on big trees).
-    def suffixes(name: str):
-        parts = name.split(".")
-        return (".".join(parts[k:]) for k in range(len(parts)))
-
     exact = set(modules)
-    of_modules = {s for m in modules for s in suffixes(m)}
+    of_modules = {s for m in modules for s in _suffixes(m)}
     return [p for p, names in pending.items()
-            if any(i in of_modules or any(s in exact for s in suffixes(i)) for i in names)]
+            if any(i in of_modules or any(s in exact for s in _suffixes(i)) for i in names)]
+
+
+def imported_among(modules: Iterable[str], importers: Dict[str, List[str]]) -> List[str]:
+    """The ``modules`` that some file of ``importers`` imports, by the match of ``importers_of``;
+    one pass over all the imports, where asking ``importers_of`` module by module is quadratic."""
+    names = {i for imported in importers.values() for i in imported}
+    of_names = {s for i in names for s in _suffixes(i)}
+    return [m for m in modules if m in of_names or any(s in names for s in _suffixes(m))]
+
+
+def _suffixes(name: str):
+    parts = name.split(".")
+    return (".".join(parts[k:]) for k in range(len(parts)))
